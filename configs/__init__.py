@@ -1,0 +1,1 @@
+"""spairkit's packaged MMEngine configs (data files; refer to them as ``spairkit::<path>``)."""

@@ -1,0 +1,1 @@
+"""The ``spairkit`` command line: one module per command under :mod:`.commands`."""
