@@ -54,25 +54,25 @@ HOOKS = PluginRegistry(
     locations=['spairkit.engine.hooks'])
 LOOPS = PluginRegistry(
     'loop', parent=MMENGINE_LOOPS, scope=SCOPE,
-    locations=['spairkit.engine.loops'])
+    locations=[])
 RUNNERS = PluginRegistry(
     'runner', parent=MMENGINE_RUNNERS, scope=SCOPE,
     locations=['spairkit.engine.runner'])
 MODEL_WRAPPERS = PluginRegistry(
     'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope=SCOPE,
-    locations=['spairkit.engine'])
+    locations=[])
 VISUALIZERS = PluginRegistry(
     'visualizer', parent=MMENGINE_VISUALIZERS, scope=SCOPE,
-    locations=['spairkit.visualization'])
+    locations=[])
 VISBACKENDS = PluginRegistry(
     'vis_backend', parent=MMENGINE_VISBACKENDS, scope=SCOPE,
-    locations=['spairkit.visualization'])
+    locations=[])
 OPTIM_WRAPPERS = PluginRegistry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE,
-    locations=['spairkit.engine'])
+    locations=[])
 PARAM_SCHEDULERS = PluginRegistry(
     'parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope=SCOPE,
-    locations=['spairkit.engine'])
+    locations=[])
 DATA_SAMPLERS = PluginRegistry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE,
     locations=['spairkit.datasets.samplers'])

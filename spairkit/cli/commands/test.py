@@ -1,0 +1,43 @@
+"""``spairkit test CONFIG CHECKPOINT``: evaluate a checkpoint with the config's test set."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from spairkit.cli.runner_setup import add_common_runner_arguments, build_runner, prepare_config
+from spairkit.engine.checkpoint import atomic_save
+
+NAME = 'test'
+HELP = "evaluate a checkpoint on the config's test set and print its metrics"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument('config', help='config file (or spairkit::<packaged path>)')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth)')
+    parser.add_argument('--out', default=None, metavar='JSON', help='write the metrics here')
+    add_common_runner_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = prepare_config(args)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    metrics = {k: _jsonable(v) for k, v in (metrics or {}).items()}
+    width = max((len(k) for k in metrics), default=0)
+    for key, value in metrics.items():
+        print(f'{key:<{width}}  {value}')
+    if args.out:
+        text = json.dumps(metrics, indent=2, sort_keys=True)
+        atomic_save(text, Path(args.out), save=lambda obj, f: f.write(obj.encode()))
+    return 0
+
+
+def _jsonable(value):
+    value = value.item() if hasattr(value, 'item') else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no inf/nan (an exact PSNR is inf)
+    return value

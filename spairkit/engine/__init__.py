@@ -1,0 +1,1 @@
+"""Glue between spairkit and MMEngine's Runner: safe loading, atomic saving, hooks."""
