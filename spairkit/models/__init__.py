@@ -1,0 +1,16 @@
+"""SPAIR models: blocks, backbones, Net_L/Net_R, the two-stage model, data preprocessor.
+
+Imported lazily by the MODELS registry (its location); importing it registers every
+component below.
+"""
+from .backbones import DenseEncoder, DenseEncoderDecoder, TimmEncoder
+from .blocks import SFM, DenseBlock, NonLocal, SparseConv2d, SparseConvBlock, SparseNonLocal
+from .data_preprocessor import RestorationDataPreprocessor
+from .networks import NetL, NetR
+from .spair import SPAIR
+
+__all__ = [
+    'DenseBlock', 'DenseEncoder', 'DenseEncoderDecoder', 'NetL', 'NetR', 'NonLocal',
+    'RestorationDataPreprocessor', 'SFM', 'SPAIR', 'SparseConv2d', 'SparseConvBlock',
+    'SparseNonLocal', 'TimmEncoder',
+]

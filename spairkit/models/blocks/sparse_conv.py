@@ -1,0 +1,71 @@
+"""Mask-guided sparse convolution module (SC), SPAIR Sec. 3.2.2, eq. (2)."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from spairkit.ops import sparse_conv2d
+from spairkit.registry import MODELS
+
+from .utils import make_activation
+
+
+class SparseConv2d(nn.Module):
+    """One submanifold sparse convolution, eq. (2): ``M * (conv(x * M) + b)``.
+
+    Holds the weights of a regular ``nn.Conv2d`` (same initialisation) and calls
+    :func:`spairkit.ops.sparse_conv2d`, so the output is exactly zero at clean pixels
+    and only degraded neighbours contribute at degraded ones.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3,
+                 dilation: int = 1, bias: bool = True):
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f'SparseConv2d needs an odd kernel_size, got {kernel_size}')
+        self.dilation = dilation
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size,
+                                               kernel_size))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        # nn.Conv2d's default initialisation.
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return sparse_conv2d(x, mask, self.weight, self.bias, dilation=self.dilation)
+
+
+@MODELS.register_module()
+class SparseConvBlock(nn.Module):
+    """SC module: densely connected sparse convs plus a sparse 1x1, added to the input.
+
+    Six (``num_layers``) sparse 3x3 convolutions, each fed the concatenation of the
+    input and all earlier outputs (eq. (2) per layer, ``act(0) = 0`` keeps clean pixels
+    at zero), then a sparse 1x1 convolution reducing back to ``channels``; the result is
+    added to the input::
+
+        out = x + M * conv1x1(cat[x, s_1, ..., s_6])
+
+    so features at clean pixels (M = 0) leave the block exactly as they came in, and
+    only degraded pixels (and only their degraded neighbours) are computed.
+    """
+
+    def __init__(self, channels: int, growth: int = 16, num_layers: int = 6,
+                 kernel_size: int = 3, act: str = 'lrelu'):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f'SparseConvBlock num_layers must be >= 1, got {num_layers}')
+        self.layers = nn.ModuleList(
+            SparseConv2d(channels + i * growth, growth, kernel_size) for i in range(num_layers))
+        self.act = make_activation(act)
+        self.fuse = SparseConv2d(channels + num_layers * growth, channels, 1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        feats = [x]
+        for layer in self.layers:
+            feats.append(self.act(layer(torch.cat(feats, dim=1), mask)))
+        return x + self.fuse(torch.cat(feats, dim=1), mask)

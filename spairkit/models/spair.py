@@ -1,0 +1,218 @@
+"""The two-stage SPAIR model: Net_L (localizer) then Net_R with a frozen Net_L (restorer)."""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from torch import nn
+
+from spairkit.errors import ConfigError
+from spairkit.registry import MODELS
+
+from .checkpoint import load_prefixed_weights
+from .mask_metrics import mask_iou_f1
+
+STAGES = ('localizer', 'restorer')
+
+
+@MODELS.register_module()
+class SPAIR(BaseModel):
+    """SPAIR (ICCV 2021) as an MMEngine model, trained in two stages.
+
+    * ``stage='localizer'``: only Net_L is built and trained with BCE-with-logits
+      against the ground-truth mask (``loss_bce``); mask IoU/F1 at
+      ``binarize_threshold`` are logged as ``mask_iou``/``mask_f1``.
+    * ``stage='restorer'``: Net_L is built, frozen (no gradients, kept in eval mode)
+      and loaded in :meth:`init_weights` from ``netl_checkpoint`` (a localizer-stage
+      checkpoint, keys ``netl.*``); Net_R is trained with L1 (``loss_l1``). The mask
+      Net_R sees is ``sigmoid(Net_L) > binarize_threshold`` (or the ground-truth mask
+      with ``use_gt_mask=True``), max-pooled per level inside Net_R.
+
+    Where a sample has no ``mask``, the ground-truth mask is derived as
+    ``max_c |input - gt| > mask_threshold`` (the paper marks only severe distortions;
+    the threshold is per task). Inputs of any size are reflect-padded to the network
+    stride and cropped back.
+
+    ``forward`` modes: ``'loss'`` a dict of losses and logged scalars; ``'tensor'`` the
+    restored batch (restorer, unclamped) or the mask logits (localizer); ``'predict'`` a
+    list of per-image dicts ``pred``, ``pred_mask`` (probability), ``input``, ``gt`` and
+    ``mask`` when known, ``metainfo`` (CPU, float, [0, 1]); in the localizer stage
+    ``pred`` is the input (nothing is restored).
+
+    Args:
+        stage: ``'localizer'`` or ``'restorer'``.
+        netl: Net_L config.
+        netr: Net_R config (restorer stage; Net_L's feature widths are filled in as
+            ``guide_channels`` when it has ``sfm``).
+        netl_checkpoint: localizer checkpoint for the restorer stage. Equivalently
+            ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='netl.')``.
+        use_gt_mask: restorer stage: feed Net_R the ground-truth mask instead of
+            Net_L's (also at predict time; the predicted mask is still reported).
+        mask_threshold: threshold deriving a ground-truth mask from ``|input - gt|``.
+        binarize_threshold: probability above which Net_L marks a pixel degraded.
+        pos_weight: optional BCE weight of degraded pixels (sparse masks).
+    """
+
+    def __init__(self, stage: str = 'restorer', netl: dict | None = None,
+                 netr: dict | None = None, netl_checkpoint: str | None = None,
+                 use_gt_mask: bool = False, mask_threshold: float = 0.1,
+                 binarize_threshold: float = 0.5, pos_weight: float | None = None,
+                 data_preprocessor: dict | nn.Module | None = None,
+                 init_cfg: dict | None = None):
+        if stage not in STAGES:
+            raise ConfigError(f"model.stage must be one of {STAGES}, got {stage!r}")
+        if not 0.0 < binarize_threshold < 1.0:
+            raise ConfigError(f'model.binarize_threshold must lie in (0, 1), '
+                              f'got {binarize_threshold}')
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained' \
+                and init_cfg.get('prefix') == 'netl.':
+            if netl_checkpoint is not None:
+                raise ConfigError('give the Net_L checkpoint once: model.netl_checkpoint or '
+                                  "model.init_cfg (type='Pretrained', prefix='netl.')")
+            netl_checkpoint, init_cfg = init_cfg['checkpoint'], None
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='RestorationDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+
+        self.stage = stage
+        self.netl_checkpoint = netl_checkpoint
+        self.use_gt_mask = use_gt_mask
+        self.mask_threshold = float(mask_threshold)
+        self.binarize_threshold = float(binarize_threshold)
+        self.pos_weight = pos_weight
+        self.netl = MODELS.build(copy.deepcopy(netl) if netl else dict(type='NetL'))
+        self.netr = None
+        if stage == 'restorer':
+            netr_cfg = copy.deepcopy(netr) if netr else dict(type='NetR')
+            if netr_cfg.get('sfm') is not None and netr_cfg.get('guide_channels') is None:
+                netr_cfg['guide_channels'] = list(self.netl.feature_channels)
+            self.netr = MODELS.build(netr_cfg)
+            if getattr(self.netr, 'uses_guides', False) and \
+                    self.netr.num_levels != self.netl.num_levels:
+                raise ConfigError(
+                    f'Net_R (num_levels={self.netr.num_levels}) fuses Net_L features '
+                    f'through SFM, so Net_L needs the same num_levels, '
+                    f'got {self.netl.num_levels}')
+            for p in self.netl.parameters():
+                p.requires_grad_(False)
+            self.netl.eval()
+
+    # ------------------------------------------------------------------ set-up
+    def train(self, mode: bool = True) -> SPAIR:
+        """Keep the frozen Net_L in eval mode while Net_R trains."""
+        super().train(mode)
+        if self.stage == 'restorer':
+            self.netl.eval()
+        return self
+
+    def init_weights(self) -> None:
+        """Initialise, then load the frozen Net_L of the restorer stage.
+
+        Called by the runner before training only, so testing or restoring from a full
+        restorer checkpoint never needs the localizer checkpoint.
+        """
+        super().init_weights()
+        if self.stage != 'restorer':
+            return
+        if self.netl_checkpoint:
+            load_prefixed_weights(self.netl, self.netl_checkpoint, prefix='netl.')
+        elif not self.use_gt_mask and self.netl.init_cfg is None:
+            raise ConfigError(
+                'the restorer stage needs a trained Net_L: set model.netl_checkpoint to a '
+                'localizer-stage checkpoint (or model.use_gt_mask=True)')
+
+    # ----------------------------------------------------------------- helpers
+    def _gt_masks(self, inputs: torch.Tensor, data_samples: Sequence[dict] | None,
+                  required: bool = True) -> torch.Tensor | None:
+        """Ground-truth masks (N,1,H,W): given, or ``max_c |input - gt| > mask_threshold``."""
+        if not data_samples:
+            if required:
+                raise ValueError('ground-truth masks need data_samples with mask or gt')
+            return None
+        masks = []
+        for i, sample in enumerate(data_samples):
+            if sample.get('mask') is not None:
+                masks.append(sample['mask'].to(inputs))
+            elif sample.get('gt') is not None:
+                diff = (inputs[i] - sample['gt'].to(inputs)).abs().amax(dim=0, keepdim=True)
+                masks.append((diff > self.mask_threshold).to(inputs.dtype))
+            elif required:
+                raise ValueError(f'data_samples[{i}] has neither mask nor gt')
+            else:
+                return None
+        return torch.stack(masks, dim=0)
+
+    def _localize(self, inputs: torch.Tensor):
+        """Net_L logits and features (no gradients in the restorer stage: it is frozen)."""
+        if self.stage == 'restorer':
+            with torch.no_grad():
+                return self.netl(inputs)
+        return self.netl(inputs)
+
+    def _restore(self, inputs: torch.Tensor, data_samples, logits, feats) -> torch.Tensor:
+        if self.use_gt_mask:
+            mask = self._gt_masks(inputs, data_samples)
+        else:
+            mask = (torch.sigmoid(logits) > self.binarize_threshold).to(inputs.dtype)
+        guides = feats if getattr(self.netr, 'uses_guides', False) else None
+        return self.netr(inputs, mask, guides)
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, inputs: torch.Tensor, data_samples: Sequence[dict] | None = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            logits, feats = self._localize(inputs)
+            if self.stage == 'localizer':
+                return logits
+            return self._restore(inputs, data_samples, logits, feats)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def loss(self, inputs: torch.Tensor, data_samples: Sequence[dict]) -> dict:
+        logits, feats = self._localize(inputs)
+        if self.stage == 'localizer':
+            target = self._gt_masks(inputs, data_samples)
+            pos_weight = None
+            if self.pos_weight is not None:
+                pos_weight = torch.tensor(float(self.pos_weight), device=inputs.device)
+            loss = F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
+            with torch.no_grad():
+                pred = logits > math.log(self.binarize_threshold / (1 - self.binarize_threshold))
+                iou, f1 = mask_iou_f1(pred, target > 0.5)
+            return {'loss_bce': loss, 'mask_iou': iou, 'mask_f1': f1}
+        gts = [s.get('gt') for s in data_samples]
+        if any(g is None for g in gts):
+            raise ValueError('the restorer loss needs a gt image in every data sample')
+        restored = self._restore(inputs, data_samples, logits, feats)
+        return {'loss_l1': F.l1_loss(restored, torch.stack(gts).to(restored))}
+
+    @torch.no_grad()
+    def predict(self, inputs: torch.Tensor, data_samples: Sequence[dict] | None = None
+                ) -> list[dict]:
+        logits, feats = self._localize(inputs)
+        prob = torch.sigmoid(logits)
+        if self.stage == 'restorer':
+            pred = self._restore(inputs, data_samples, logits, feats).clamp(0, 1)
+        else:
+            pred = inputs
+        results = []
+        for i in range(inputs.shape[0]):
+            sample = data_samples[i] if data_samples else {}
+            out = {'pred': pred[i].float().cpu(), 'pred_mask': prob[i].float().cpu(),
+                   'input': inputs[i].float().cpu(),
+                   'metainfo': dict(sample.get('metainfo', {}))}
+            if sample.get('gt') is not None:
+                out['gt'] = sample['gt'].float().cpu()
+            if sample.get('mask') is not None:
+                out['mask'] = sample['mask'].float().cpu()
+            results.append(out)
+        return results
