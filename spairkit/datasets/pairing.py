@@ -120,7 +120,8 @@ def pair_by_template(
         DataError: a folder is missing, two files of one role share a stem, or
             some files are unpaired/unrecognised (all listed, first few shown).
     """
-    folders = {role: os.path.join(data_root, folder) for role, (folder, _) in roles.items()}
+    folders = {role: os.path.normpath(os.path.join(data_root, folder))
+               for role, (folder, _) in roles.items()}
     templates = {role: FilenameTemplate(tpl) for role, (_, tpl) in roles.items()}
     listings = {folder: list_images(folder) for folder in set(folders.values())}
 
