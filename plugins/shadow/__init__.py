@@ -1,0 +1,28 @@
+"""Built-in task plugin: shadow removal (paper Sec. 4, Table 4, ISTD data).
+
+Registers the task, its dataset layout (:mod:`.datasets`) and its synthesiser
+(:mod:`.synthesis`). Found through the ``spairkit.plugins`` entry point
+``shadow``, exactly as a third-party plugin is.
+"""
+from spairkit.registry import TASKS
+from spairkit.tasks import Task
+
+from . import datasets, synthesis  # noqa: F401 - importing registers the components
+
+
+@TASKS.register_module(name='shadow')
+class ShadowTask(Task):
+    name = 'shadow'
+    description = 'shadow removal (ISTD: *_A shadow, *_B mask, *_C shadow-free)'
+    datasets = {'istd': 'ISTDDataset'}
+    default_layout = 'istd'
+    # ISTD ships ground-truth masks; the threshold only serves pairs without one.
+    mask_threshold = 0.05
+    mask_on = 'max'
+    synthesizer = {'type': 'ShadowSynthesizer'}
+    protocols = {'istd': 'istd_lab'}
+    configs = {'netl': 'spairkit::shadow/netl_istd.py',
+               'spair': 'spairkit::shadow/spair_istd.py',
+               'netl_synthetic': 'spairkit::shadow/netl_synthetic.py',
+               'spair_synthetic': 'spairkit::shadow/spair_synthetic.py'}
+    batch_size = 8
