@@ -69,7 +69,7 @@ VISBACKENDS = PluginRegistry(
     locations=[])
 OPTIM_WRAPPERS = PluginRegistry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE,
-    locations=[])
+    locations=['spairkit.engine.optim'])
 PARAM_SCHEDULERS = PluginRegistry(
     'parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope=SCOPE,
     locations=[])

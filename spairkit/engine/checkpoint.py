@@ -147,3 +147,22 @@ def atomic_save(obj: Any, path: str | os.PathLike,
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
+    """The checkpoint named in ``work_dir/last_checkpoint``, if it exists.
+
+    Falls back to the newest ``iter_*.pth``/``epoch_*.pth`` when the pointer
+    file is missing or names a file that is gone (e.g. a kill between writing
+    the checkpoint and the pointer), and says so in the log.
+    """
+    work_dir = Path(work_dir)
+    pointer = work_dir / 'last_checkpoint'
+    if pointer.is_file():
+        named = Path(pointer.read_text().strip())
+        if named.is_file():
+            return named
+    candidates = [p for p in work_dir.glob('*.pth') if p.stem.split('_')[0] in ('iter', 'epoch')]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda p: int(p.stem.split('_')[-1]))

@@ -9,6 +9,7 @@ Selected by ``runner_type = 'SpairkitRunner'`` (set in
   unless the config sets ``unsafe_load = True`` (``--unsafe-load``);
 * saving writes a temporary file and renames it, so a kill mid-save never leaves a
   truncated checkpoint, and stores plain values (:class:`PlainCheckpointHook`);
+* a NaN/Inf loss stops training before it is checkpointed (:class:`NanGuardHook`);
 * ``--resume`` with no checkpoint in the work dir says so instead of silently
   training from scratch.
 """
@@ -16,15 +17,14 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from pathlib import Path
 
 from mmengine.dist import master_only
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from spairkit.engine.checkpoint import load_checkpoint_file
-from spairkit.engine.hooks import PlainCheckpointHook
+from spairkit.engine.checkpoint import latest_checkpoint, load_checkpoint_file
+from spairkit.engine.hooks import NanGuardHook, PlainCheckpointHook
 from spairkit.errors import CheckpointError
 from spairkit.registry import RUNNERS
 
@@ -39,8 +39,9 @@ class SpairkitRunner(Runner):
 
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
         super().register_hooks(default_hooks, custom_hooks)
-        if not any(isinstance(h, PlainCheckpointHook) for h in self._hooks):
-            self.register_hook(PlainCheckpointHook())
+        for hook_type in (PlainCheckpointHook, NanGuardHook):
+            if not any(isinstance(h, hook_type) for h in self._hooks):
+                self.register_hook(hook_type())
 
     def load_or_resume(self) -> None:
         if self._resume and self._load_from is None and not self._has_loaded:
@@ -67,22 +68,3 @@ class SpairkitRunner(Runner):
         partial = f'.{filename}.partial'
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
         os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
-
-
-def latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
-    """The checkpoint named in ``work_dir/last_checkpoint``, if it exists.
-
-    Falls back to the newest ``iter_*.pth``/``epoch_*.pth`` when the pointer
-    file is missing or names a file that is gone (e.g. a kill between writing
-    the checkpoint and the pointer), and says so in the log.
-    """
-    work_dir = Path(work_dir)
-    pointer = work_dir / 'last_checkpoint'
-    if pointer.is_file():
-        named = Path(pointer.read_text().strip())
-        if named.is_file():
-            return named
-    candidates = [p for p in work_dir.glob('*.pth') if p.stem.split('_')[0] in ('iter', 'epoch')]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda p: int(p.stem.split('_')[-1]))

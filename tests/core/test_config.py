@@ -20,6 +20,12 @@ def test_missing_packaged_path_is_a_config_error():
         resolve_config_path('spairkit::nope.py')
 
 
+@pytest.fixture(autouse=True)
+def _toy_importable(monkeypatch):
+    # The toy configs' custom_imports are imported while loading them.
+    monkeypatch.syspath_prepend(str(TOY_DIR))
+
+
 def test_inheritance_and_overrides():
     cfg = load_config(TOY_DIR / 'toy_config.py',
                       [parse_cfg_option('train_cfg.max_iters=3'),

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import argparse
 
+import torch
+from mmengine.config import Config
+
 from spairkit.cli.runner_setup import add_common_runner_arguments, build_runner, prepare_config
+from spairkit.engine.distributed import prepare_distributed
 
 NAME = 'train'
 HELP = 'train a model from a config file'
@@ -29,11 +33,21 @@ def run(args: argparse.Namespace) -> int:
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('dtype', 'auto')
+        enable_amp(cfg)
     if args.seed is not None:
         cfg.setdefault('randomness', {})['seed'] = args.seed
-    cfg.launcher = args.launcher
+    prepare_distributed(cfg, args.launcher)
     runner = build_runner(cfg)
     runner.train()
     return 0
+
+
+def enable_amp(cfg: Config) -> None:
+    """fp16 with loss scaling on CUDA (MMEngine's wrapper), bf16 autocast on CPU."""
+    wrapper = cfg.optim_wrapper
+    if torch.cuda.is_available():
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.setdefault('dtype', 'float16')
+    else:
+        wrapper.type = 'CPUAutocastOptimWrapper'
+        wrapper.setdefault('dtype', 'bfloat16')

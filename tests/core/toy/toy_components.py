@@ -22,15 +22,22 @@ from spairkit.registry import DATASETS, HOOKS, METRICS, MODELS
 class ToyRestorer(BaseModel):
     """Two convolutions predicting a residual; enough to see the loss fall."""
 
-    def __init__(self, width: int = 8, data_preprocessor=None, init_cfg=None):
+    def __init__(self, width: int = 8, nan_after: int | None = None, data_preprocessor=None,
+                 init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.nan_after = nan_after  # training steps after which the loss turns NaN
+        self.steps = 0
         self.conv1 = torch.nn.Conv2d(3, width, 3, padding=1)
         self.conv2 = torch.nn.Conv2d(width, 3, 3, padding=1)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         out = inputs + self.conv2(F.relu(self.conv1(inputs)))
         if mode == 'loss':
-            return {'loss': F.l1_loss(out, data_samples['gt'])}
+            self.steps += 1
+            loss = F.l1_loss(out, data_samples['gt'])
+            if self.nan_after is not None and self.steps > self.nan_after:
+                loss = loss * float('nan')
+            return {'loss': loss}
         if mode == 'predict':
             return [{'pred': o, 'gt': g} for o, g in zip(out, data_samples['gt'])]
         return out
@@ -61,6 +68,19 @@ class ToyL1(BaseMetric):
 
     def compute_metrics(self, results):
         return {'l1': sum(results) / len(results)}
+
+
+@HOOKS.register_module()
+class ToyRankDumpHook(Hook):
+    """Each rank saves its final weights to ``out_dir`` (to compare ranks)."""
+
+    def __init__(self, out_dir: str):
+        self.out_dir = out_dir
+
+    def after_run(self, runner):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        rank = int(os.environ.get('RANK', 0))
+        torch.save(model.state_dict(), os.path.join(self.out_dir, f'rank{rank}.pt'))
 
 
 @HOOKS.register_module()

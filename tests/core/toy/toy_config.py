@@ -5,10 +5,12 @@ model = dict(type='ToyRestorer', width=8)
 train_dataloader = dict(
     batch_size=4, num_workers=0,
     sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
     dataset=dict(type='ToyPairs', num=16, seed=0))
 val_dataloader = dict(
     batch_size=4, num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
     dataset=dict(type='ToyPairs', num=8, seed=1))
 val_evaluator = dict(type='ToyL1')
 test_dataloader = val_dataloader
