@@ -15,7 +15,7 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=0,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='restoration_collate'),
+    collate_fn=dict(type='spairkit.restoration_collate'),
     dataset=dict(type='SynthesizedPairDataset', split='train', task=task, degradation=degradation,
                  num_samples=256, patch_size=96, seed=0, pipeline=train_pipeline),
 )
@@ -23,7 +23,7 @@ val_dataloader = dict(
     batch_size=1,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='restoration_collate'),
+    collate_fn=dict(type='spairkit.restoration_collate'),
     dataset=dict(type='SynthesizedPairDataset', split='val', task=task, degradation=degradation,
                  num_samples=8, patch_size=128, seed=1, pipeline=val_pipeline),
 )
