@@ -19,16 +19,20 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
 from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 
 from .plugin_loader import PluginRegistry
 
@@ -80,6 +84,16 @@ FUNCTIONS = PluginRegistry(
     'function', parent=MMENGINE_FUNCTIONS, scope=SCOPE,
     locations=['spairkit.datasets'])
 
+# Children with nothing of spairkit's in them yet: they exist so that building
+# MMEngine's own optimizers, log processors and initialisers under the
+# 'spairkit' scope finds a spairkit node (instead of warning and falling back).
+OPTIMIZERS = PluginRegistry('optimizer', parent=MMENGINE_OPTIMIZERS, scope=SCOPE)
+OPTIM_WRAPPER_CONSTRUCTORS = PluginRegistry(
+    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope=SCOPE)
+LOG_PROCESSORS = PluginRegistry('log_processor', parent=MMENGINE_LOG_PROCESSORS, scope=SCOPE)
+WEIGHT_INITIALIZERS = PluginRegistry(
+    'weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, scope=SCOPE)
+
 # Roots of this domain (no MMEngine parent).
 TASKS = PluginRegistry('task', scope=SCOPE, locations=['spairkit.tasks'])
 DEGRADATIONS = PluginRegistry(
@@ -102,6 +116,10 @@ ALL_REGISTRIES = {
     'param_schedulers': PARAM_SCHEDULERS,
     'data_samplers': DATA_SAMPLERS,
     'functions': FUNCTIONS,
+    'optimizers': OPTIMIZERS,
+    'optim_wrapper_constructors': OPTIM_WRAPPER_CONSTRUCTORS,
+    'log_processors': LOG_PROCESSORS,
+    'weight_initializers': WEIGHT_INITIALIZERS,
     'tasks': TASKS,
     'degradations': DEGRADATIONS,
 }
@@ -110,5 +128,6 @@ __all__ = [
     'SCOPE', 'MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'EVALUATOR', 'HOOKS',
     'LOOPS', 'RUNNERS', 'MODEL_WRAPPERS', 'VISUALIZERS', 'VISBACKENDS',
     'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'FUNCTIONS', 'TASKS',
-    'DEGRADATIONS', 'ALL_REGISTRIES', 'PluginRegistry',
+    'DEGRADATIONS', 'OPTIMIZERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'LOG_PROCESSORS',
+    'WEIGHT_INITIALIZERS', 'ALL_REGISTRIES', 'PluginRegistry',
 ]

@@ -24,7 +24,7 @@ val_dataloader = dict(
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='SynthesizedPairDataset', split='val', task=task, degradation=degradation,
+    dataset=dict(type='SynthesizedPairDataset', split='heldout', task=task, degradation=degradation,
                  num_samples=8, patch_size=128, seed=1, pipeline=val_pipeline),
 )
 test_dataloader = val_dataloader
