@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 __all__ = [
     'binary_mask',
@@ -233,6 +234,15 @@ def _ray_softmax_weights(logits: torch.Tensor, keys_clean: torch.Tensor,
     return result
 
 
+def _attend_chunk(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, clean: torch.Tensor,
+                  w: torch.Tensor, scale: float) -> torch.Tensor:
+    """Both rays of ``L`` gathered lines: ``(L, S, Cq)`` x2, ``(L, S, C)``, ``(L, S)``
+    bool, ``(L, S, 2)`` -> ``(L, S, C)``."""
+    logits = torch.matmul(q, k.transpose(1, 2)) * scale  # (L, S, S)
+    attn = _ray_softmax_weights(logits, clean, w[..., 0], w[..., 1])
+    return torch.matmul(attn, v)
+
+
 def _line_pass(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, m: torch.Tensor,
                w: torch.Tensor, scale: float, chunk_lines: int | None) -> torch.Tensor:
     """Attention along the last spatial axis of every line that has a degraded pixel.
@@ -260,12 +270,20 @@ def _line_pass(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, m: torch.Tenso
     clean_l = ~m_l
     if chunk_lines is None:
         chunk_lines = max(1, DEFAULT_CCA_CHUNK_ELEMENTS // (s * s))
+    n_lines = lines.shape[0]
+    # With autograd, each chunk's (L, S, S) intermediates would be kept for backward,
+    # so all chunks together would hold the whole-image attention after all; recompute
+    # them chunk by chunk in backward instead (only when there is more than one chunk).
+    recompute = (n_lines > chunk_lines and torch.is_grad_enabled()
+                 and any(t.requires_grad for t in (q_l, k_l, v_l, w_l)))
     outs = []
-    for start in range(0, lines.shape[0], chunk_lines):
+    for start in range(0, n_lines, chunk_lines):
         sl = slice(start, start + chunk_lines)
-        logits = torch.matmul(q_l[sl], k_l[sl].transpose(1, 2)) * scale  # (L, S, S)
-        attn = _ray_softmax_weights(logits, clean_l[sl], w_l[sl, :, 0], w_l[sl, :, 1])
-        outs.append(torch.matmul(attn, v_l[sl]))  # (L, S, C)
+        args = (q_l[sl], k_l[sl], v_l[sl], clean_l[sl], w_l[sl], scale)
+        if recompute:
+            outs.append(checkpoint(_attend_chunk, *args, use_reentrant=False))
+        else:
+            outs.append(_attend_chunk(*args))
     g = torch.cat(outs, dim=0) if len(outs) > 1 else outs[0]
     full = g.new_zeros(n, a, s, c).index_put((bi, li), g)
     return full.permute(0, 3, 1, 2)

@@ -65,10 +65,10 @@ def test_sparse_conv_empty_mask_is_zero_with_zero_grads():
 
 
 def test_sparse_conv_gradcheck():
-    x = _rand(2, 2, 4, 5, seed=0).requires_grad_()
-    weight = _rand(3, 2, 3, 3, seed=1).requires_grad_()
-    bias = _rand(3, seed=2).requires_grad_()
-    mask = _masks(2, 4, 5, seed=3)
+    x = _rand(2, 2, 3, 4, seed=0).requires_grad_()
+    weight = _rand(2, 2, 3, 3, seed=1).requires_grad_()
+    bias = _rand(2, seed=2).requires_grad_()
+    mask = _masks(2, 3, 4, seed=3)
     mask[1] = 0  # one image skipped entirely
     assert torch.autograd.gradcheck(
         lambda a, b, c: reference.sparse_conv2d(a, mask, b, c, 2), (x, weight, bias))
@@ -160,10 +160,15 @@ def test_criss_cross_chunked_equals_unchunked(chunk_lines):
     value, weights = _rand(2, 3, 7, 6, seed=3), _rand(2, 4, 7, 6, seed=4)
     mask = _masks(2, 7, 6, seed=5)
     mask[1, :, 3] = 0  # a clean row: skipped, and shifts which lines form each chunk
-    whole = reference.masked_criss_cross_attention(query, key, value, mask, weights)
-    chunked = reference.masked_criss_cross_attention(
-        query, key, value, mask, weights, chunk_lines=chunk_lines)
-    torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-12)
+    results = []
+    for lines in (None, chunk_lines):  # None: everything in one chunk
+        inputs = [t.clone().requires_grad_() for t in (query, key, value, weights)]
+        out = reference.masked_criss_cross_attention(
+            *inputs[:3], mask, inputs[3], chunk_lines=lines)
+        (out * value).sum().backward()  # chunked + autograd recomputes chunks in backward
+        results.append([out] + [t.grad for t in inputs])
+    for chunked, whole in zip(results[1], results[0]):
+        torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-12)
 
 
 def test_criss_cross_gradcheck():
@@ -175,7 +180,7 @@ def test_criss_cross_gradcheck():
     inputs = tuple(t.requires_grad_() for t in (query, key, value, weights))
     assert torch.autograd.gradcheck(
         lambda q, k, v, w: reference.masked_criss_cross_attention(
-            q, k, v, mask, w, scale=0.5, chunk_lines=2), inputs)
+            q, k, v, mask, w, scale=0.5), inputs)
 
 
 # ------------------------------------------------------------------ feature modulation
@@ -287,6 +292,13 @@ def test_invalid_inputs_raise_clear_value_errors(call, match):
 
 
 # ---------------------------------------------------------------------------- backend
+@pytest.fixture(autouse=True)
+def _no_real_compiled_ops(monkeypatch):
+    """Keep every test here off the real compiled module: asking it whether a backend
+    is available builds the extension (minutes). Tests that need one install a fake."""
+    monkeypatch.setitem(sys.modules, 'spairkit.ops.compiled', _fake_compiled(set()))
+
+
 def _fake_compiled(available):
     """A stand-in for spairkit.ops.compiled that records the calls it receives."""
     module = types.ModuleType('spairkit.ops.compiled')
