@@ -1,0 +1,87 @@
+// Declarations shared by the CPU implementations, the CUDA launchers and the
+// bindings of spairkit's compiled operators (see docs/operators.md).
+//
+// Layout (as in MMCV): kernels/ holds device code shared by the launchers,
+// cpu/ the ATen CPU implementations, cuda/ the CUDA launchers, bindings/ one file
+// per operator family that validates arguments, dispatches on the device and
+// registers the functions with pybind11.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <optional>
+#include <tuple>
+
+namespace spairkit {
+
+// ---------------------------------------------------------------- sparse conv
+// A plan lists the active (degraded) pixels of a mask and, for each of them and
+// each kernel tap, the row of the active neighbour in that list (-1 when the
+// neighbour is clean or outside the image). It depends on the mask, the kernel
+// size and the dilation only, so one plan serves every layer of an SC block.
+//   active: int64 (P,)   flat pixel index n*H*W + i*W + j, row-major order
+//   nbr:    int32 (P, k*k) row in `active` of the neighbour at tap (a, b), or -1
+std::tuple<at::Tensor, at::Tensor> sparse_plan_cpu(const at::Tensor& mask, int64_t kernel_size,
+                                                   int64_t dilation);
+// rows (P, C) = src[n, :, i, j] at the active pixels; src may have any strides.
+at::Tensor gather_rows_cpu(const at::Tensor& src, const at::Tensor& active);
+// cols (P, T*C): cols[p, t*C + c] = rows[nbr[p, t], c], or 0 where nbr is -1.
+at::Tensor gather_cols_cpu(const at::Tensor& rows, const at::Tensor& nbr);
+// out (N, C, H, W) in `format`, zero except at the active pixels, which get `rows`.
+at::Tensor scatter_rows_cpu(const at::Tensor& rows, const at::Tensor& active, int64_t n,
+                            int64_t h, int64_t w, at::MemoryFormat format);
+
+#ifdef SPAIRKIT_WITH_CUDA
+std::tuple<at::Tensor, at::Tensor> sparse_plan_cuda(const at::Tensor& mask, int64_t kernel_size,
+                                                    int64_t dilation);
+at::Tensor gather_rows_cuda(const at::Tensor& src, const at::Tensor& active);
+at::Tensor gather_cols_cuda(const at::Tensor& rows, const at::Tensor& nbr);
+at::Tensor scatter_rows_cuda(const at::Tensor& rows, const at::Tensor& active, int64_t n,
+                             int64_t h, int64_t w, at::MemoryFormat format);
+#endif
+
+// ------------------------------------------------------- criss-cross attention
+// Forward returns (out, stats). The CPU version recomputes in backward and
+// returns an empty `stats`; the CUDA version returns the per-(query, direction)
+// log-sum-exp (P, 4) float32 so that backward does not redo the softmax sums.
+// mask: (N, 1, H, W) bool, true = degraded (query), false = clean (key).
+std::tuple<at::Tensor, at::Tensor> cca_forward_cpu(const at::Tensor& query, const at::Tensor& key,
+                                                   const at::Tensor& value, const at::Tensor& mask,
+                                                   const at::Tensor& weights, double scale);
+// Returns (grad_query, grad_key, grad_value, grad_weights).
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_backward_cpu(
+    const at::Tensor& grad_out, const at::Tensor& query, const at::Tensor& key,
+    const at::Tensor& value, const at::Tensor& mask, const at::Tensor& weights, double scale,
+    const at::Tensor& stats);
+
+#ifdef SPAIRKIT_WITH_CUDA
+std::tuple<at::Tensor, at::Tensor> cca_forward_cuda(const at::Tensor& query,
+                                                    const at::Tensor& key,
+                                                    const at::Tensor& value,
+                                                    const at::Tensor& mask,
+                                                    const at::Tensor& weights, double scale);
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_backward_cuda(
+    const at::Tensor& grad_out, const at::Tensor& query, const at::Tensor& key,
+    const at::Tensor& value, const at::Tensor& mask, const at::Tensor& weights, double scale,
+    const at::Tensor& stats);
+#endif
+
+}  // namespace spairkit
+
+// Calls fn_cuda(...) for a CUDA tensor `t` and fn_cpu(...) otherwise; a CUDA
+// tensor reaching a CPU-only build is an error, not a silent copy.
+namespace spairkit {
+inline void require_cpu_build(const at::Tensor& t) {
+  TORCH_CHECK(!t.is_cuda(),
+              "spairkit ops: this build has no CUDA kernels (rebuild on a machine with a GPU "
+              "and a CUDA toolkit: `spairkit ops build --cuda`)");
+}
+}  // namespace spairkit
+#ifdef SPAIRKIT_WITH_CUDA
+#define SPAIRKIT_DISPATCH_DEVICE(t, fn, ...) \
+  ((t).is_cuda() ? spairkit::fn##_cuda(__VA_ARGS__) : spairkit::fn##_cpu(__VA_ARGS__))
+#else
+#define SPAIRKIT_DISPATCH_DEVICE(t, fn, ...) \
+  (spairkit::require_cpu_build(t), spairkit::fn##_cpu(__VA_ARGS__))
+#endif
