@@ -32,13 +32,18 @@ class TimmEncoder(nn.Module):
         stem_channels: width of the full-resolution level.
         out_indices: timm feature indices for levels 1..num_levels-1
             (default ``0 .. num_levels-2``).
+        feature_cls: timm's feature wrapper. The default ``'getter'`` prunes the layers
+            after the last used feature; the classic wrappers of some families
+            (MobileNet, EfficientNet) keep computing them, which leaves parameters
+            without gradients and breaks DDP. ``None`` selects timm's default wrapper.
         act: activation of the stem.
         model_kwargs: extra keyword arguments for ``timm.create_model``.
     """
 
     def __init__(self, model_name: str, num_levels: int = 3, in_channels: int = 3,
                  stem_channels: int = 16, out_indices: Sequence[int] | None = None,
-                 act: str = 'lrelu', model_kwargs: dict | None = None):
+                 feature_cls: str | None = 'getter', act: str = 'lrelu',
+                 model_kwargs: dict | None = None):
         super().__init__()
         import timm  # imported here: building any other model must not need timm loaded
 
@@ -49,12 +54,18 @@ class TimmEncoder(nn.Module):
         if len(indices) != num_levels - 1:
             raise ConfigError(f'TimmEncoder out_indices={list(indices)} must name '
                               f'num_levels - 1 = {num_levels - 1} timm features')
+        kwargs = dict(model_kwargs or {})
+        if feature_cls is not None:
+            kwargs['feature_cls'] = feature_cls
         try:
             self.timm_model = timm.create_model(
                 model_name, features_only=True, pretrained=False, out_indices=indices,
-                in_chans=in_channels, **(model_kwargs or {}))
-        except RuntimeError as exc:
-            raise ConfigError(f"TimmEncoder model_name={model_name!r}: {exc}") from exc
+                in_chans=in_channels, **kwargs)
+        except (RuntimeError, AttributeError, NotImplementedError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+            raise ConfigError(f'TimmEncoder model_name={model_name!r} '
+                              f'(feature_cls={feature_cls!r}): {type(exc).__name__}: {first}'
+                              ) from exc
         reductions = list(self.timm_model.feature_info.reduction())
         expected = [2 ** (i + 1) for i in range(num_levels - 1)]
         if reductions != expected:
