@@ -71,7 +71,7 @@ std::tuple<at::Tensor, at::Tensor> sparse_conv_forward(const at::Tensor& x,
   const at::MemoryFormat format = x.suggest_memory_format();
   at::Tensor x_act = SPAIRKIT_DISPATCH_DEVICE(x, gather_rows, x, active);
   if (active.size(0) == 0) {  // nothing to compute, nothing launched
-    return {at::zeros({n, cout, h, w}, x.options().memory_format(format)), x_act};
+    return {at::empty({n, cout, h, w}, x.options(), format).zero_(), x_act};
   }
   const at::Tensor wmat = weight.permute({0, 2, 3, 1}).reshape({cout, k * k * cin});
   const at::Tensor cols = im2col(x_act, nbr);
@@ -93,7 +93,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sparse_conv_backward(
   const at::MemoryFormat format = grad_out.suggest_memory_format();
   at::Tensor gx, gw, gb;
   if (active.size(0) == 0) {
-    if (need_input) gx = at::zeros({n, cin, h, w}, grad_out.options().memory_format(format));
+    if (need_input) gx = at::empty({n, cin, h, w}, grad_out.options(), format).zero_();
     if (need_weight) gw = at::zeros_like(weight);
     if (need_bias) gb = at::zeros({cout}, weight.options());
     return {gx, gw, gb};

@@ -136,7 +136,7 @@ at::Tensor scatter_rows_cpu(const at::Tensor& rows_in, const at::Tensor& active,
                             int64_t h, int64_t w, at::MemoryFormat format) {
   const at::Tensor rows = rows_in.contiguous();
   const int64_t p_total = rows.size(0), c = rows.size(1), hw = h * w;
-  at::Tensor out = at::zeros({n, c, h, w}, rows.options().memory_format(format));
+  at::Tensor out = at::empty({n, c, h, w}, rows.options(), format).zero_();
   if (p_total == 0 || c == 0) return out;
   const int64_t sn = out.stride(0), sc = out.stride(1), sh = out.stride(2), sw = out.stride(3);
   const int64_t* ap = active.const_data_ptr<int64_t>();

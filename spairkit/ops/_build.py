@@ -322,7 +322,8 @@ def _version_line(cmd: list[str]) -> str | None:
     lines = [ln for ln in (out.stdout or out.stderr).splitlines() if ln.strip()]
     if not lines:
         return None
-    return lines[-1] if cmd[0] == 'nvcc' else lines[0]
+    release = [ln for ln in lines if 'release' in ln]  # nvcc: 'Cuda compilation tools, release'
+    return release[0] if Path(cmd[0]).name == 'nvcc' and release else lines[0]
 
 
 def toolchain_info() -> dict[str, str | None]:
