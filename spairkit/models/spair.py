@@ -91,19 +91,23 @@ class SPAIR(BaseModel):
         if stage == 'restorer':
             netr_cfg = copy.deepcopy(netr) if netr else dict(type='NetR')
             if netr_cfg.get('sfm') is not None and netr_cfg.get('guide_channels') is None:
+                self._check_levels(netr_cfg.get('num_levels', self.netl.num_levels))
                 netr_cfg['guide_channels'] = list(self.netl.feature_channels)
             self.netr = MODELS.build(netr_cfg)
-            if getattr(self.netr, 'uses_guides', False) and \
-                    self.netr.num_levels != self.netl.num_levels:
-                raise ConfigError(
-                    f'Net_R (num_levels={self.netr.num_levels}) fuses Net_L features '
-                    f'through SFM, so Net_L needs the same num_levels, '
-                    f'got {self.netl.num_levels}')
+            if getattr(self.netr, 'uses_guides', False):
+                self._check_levels(self.netr.num_levels)
             for p in self.netl.parameters():
                 p.requires_grad_(False)
             self.netl.eval()
 
     # ------------------------------------------------------------------ set-up
+    def _check_levels(self, netr_levels: int) -> None:
+        if netr_levels != self.netl.num_levels:
+            raise ConfigError(
+                f'model.netr.num_levels={netr_levels} but model.netl.num_levels='
+                f'{self.netl.num_levels}: Net_R fuses Net_L features level by level '
+                'through SFM, so both need the same number of levels')
+
     def train(self, mode: bool = True) -> SPAIR:
         """Keep the frozen Net_L in eval mode while Net_R trains."""
         super().train(mode)
