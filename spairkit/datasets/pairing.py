@@ -123,7 +123,10 @@ def pair_by_template(
     folders = {role: os.path.normpath(os.path.join(data_root, folder))
                for role, (folder, _) in roles.items()}
     templates = {role: FilenameTemplate(tpl) for role, (_, tpl) in roles.items()}
-    listings = {folder: list_images(folder) for folder in set(folders.values())}
+    missing = list(dict.fromkeys(f for f in folders.values() if not os.path.isdir(f)))
+    if missing:
+        raise DataError(f'dataset folder not found: {format_listing(missing)}')
+    listings = {folder: list_images(folder) for folder in dict.fromkeys(folders.values())}
 
     by_role: dict[str, dict[str, str]] = {}
     matched: set[tuple[str, str]] = set()
