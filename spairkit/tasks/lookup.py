@@ -27,9 +27,9 @@ def get_task(name: str) -> Task:
     if cls is None:
         names = task_names()
         near = closest(name, names)
-        hint = (f'did you mean {", ".join(repr(n) for n in near)}?' if near
-                else f'registered tasks: {", ".join(names) or "none"}')
-        raise ConfigError(f'unknown task {name!r} in the TASKS registry; {hint}')
+        hint = f'did you mean {", ".join(repr(n) for n in near)}? ' if near else ''
+        raise ConfigError(f'unknown task {name!r} in the TASKS registry; {hint}'
+                          f'registered tasks: {", ".join(names) or "none"}')
     if not (isinstance(cls, type) and issubclass(cls, Task)):
         raise ConfigError(
             f'TASKS entry {name!r} ({cls!r}) is not a subclass of spairkit.tasks.Task')

@@ -1,0 +1,49 @@
+# Data of the 'raindrop' task (raindrops) on its standard on-disk layout.
+# AGAN / DeRaindrop (Qian et al. 2018): 861 training pairs, 58 test pairs (test_a).
+#   <data_root>/train/{data/N_rain.png, gt/N_clean.png}
+#   <data_root>/test_a/{data/N_rain.png, gt/N_clean.png}
+# Point it at your copy with
+#   --cfg-options train_dataloader.dataset.data_root=<data_root>/train \
+#                 val_dataloader.dataset.data_root=<data_root>/test_a \
+#                 test_dataloader.dataset.data_root=<data_root>/test_a
+# Paper (Sec. 4): random 256x256 crops with random horizontal/vertical flips, batch 8.
+# Masks: the dataset's own where it has one, else |degraded - clean| > 0.08 on 'max'
+# (the task's mask rule, spairkit.tasks.get_task('raindrop').mask_rule()).
+task = 'raindrop'
+data_root = 'data/raindrop'
+crop_size = 256
+
+train_pipeline = [
+    dict(type='LoadPairFromFile'),
+    dict(type='DeriveMask', threshold=0.08, on='max'),
+    dict(type='PairedRandomCrop', size=crop_size),
+    dict(type='PairedFlip', horizontal=0.5, vertical=0.5),
+    dict(type='PackRestorationInputs'),
+]
+test_pipeline = [
+    dict(type='LoadPairFromFile'),
+    dict(type='DeriveMask', threshold=0.08, on='max'),
+    dict(type='PackRestorationInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='spairkit.restoration_collate'),
+    dataset=dict(type='AGANDataset', data_root=data_root + '/train', task=task,
+                 pipeline=train_pipeline),
+)
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='spairkit.restoration_collate'),
+    dataset=dict(type='AGANDataset', data_root=data_root + '/test_a', task=task,
+                 pipeline=test_pipeline, test_mode=True),
+)
+test_dataloader = val_dataloader
+val_evaluator = [dict(type='RestorationMetric', protocol='agan_y_crop4', region_aware=True),
+                 dict(type='MaskMetric')]
+test_evaluator = val_evaluator

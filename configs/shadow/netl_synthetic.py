@@ -1,0 +1,23 @@
+# SPAIR stage 1 for shadows: train Net_L (BCE on the degradation mask) on synthetic data.
+#   spairkit train spairkit::shadow/netl_synthetic.py
+# then stage 2: spairkit train spairkit::shadow/spair_synthetic.py
+_base_ = [
+    '../_base_/models/netl.py',
+    '../_base_/datasets/shadow_synthetic.py',
+    '../_base_/schedules/adam_1e-4.py',
+    '../_base_/default_runtime.py',
+]
+default_scope = 'spairkit'
+work_dir = 'work_dirs/shadow/netl_synthetic'
+# Where a sample has no mask the model derives one with the task's threshold.
+model = dict(mask_threshold=0.05)
+
+# Paper schedule: Adam 1e-4 halved every 50 epochs (2000 synthetic samples / batch 8
+# = 250 iterations per epoch); 200 epochs, validation every 5.
+iters_per_epoch = 250
+max_iters = 200 * iters_per_epoch
+param_scheduler = [
+    dict(type='StepLR', by_epoch=False, step_size=50 * iters_per_epoch, gamma=0.5),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=5 * iters_per_epoch)

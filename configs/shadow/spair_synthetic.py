@@ -1,0 +1,26 @@
+# SPAIR stage 2 for shadows: train Net_R (L1) guided by the frozen Net_L of stage 1,
+# on synthetic data.
+#   spairkit train spairkit::shadow/spair_synthetic.py
+# The Net_L checkpoint defaults to the last one stage 1 writes with its default work_dir
+# (spairkit::shadow/netl_synthetic.py); point elsewhere with
+#   --cfg-options model.netl_checkpoint=PATH
+_base_ = [
+    '../_base_/models/spair.py',
+    '../_base_/datasets/shadow_synthetic.py',
+    '../_base_/schedules/adam_1e-4.py',
+    '../_base_/default_runtime.py',
+]
+default_scope = 'spairkit'
+work_dir = 'work_dirs/shadow/spair_synthetic'
+netl_checkpoint = 'work_dirs/shadow/netl_synthetic/iter_50000.pth'
+model = dict(netl_checkpoint=netl_checkpoint, mask_threshold=0.05)
+
+# Paper schedule: Adam 1e-4 halved every 50 epochs (2000 synthetic samples / batch 8
+# = 250 iterations per epoch); 200 epochs, validation every 5.
+iters_per_epoch = 250
+max_iters = 200 * iters_per_epoch
+param_scheduler = [
+    dict(type='StepLR', by_epoch=False, step_size=50 * iters_per_epoch, gamma=0.5),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=5 * iters_per_epoch)
