@@ -62,7 +62,7 @@ def check_tiling(tile: int | None, overlap: int) -> None:
 
 
 def run_tiled(run: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
-              image: torch.Tensor, tile: int, overlap: int
+              image: torch.Tensor, tile: int, tile_overlap: int
               ) -> tuple[torch.Tensor, torch.Tensor]:
     """Apply ``run`` (``(1,3,h,w) -> (restored (3,h,w), mask (1,h,w))``) tile by tile.
 
@@ -70,7 +70,8 @@ def run_tiled(run: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
     ``(1,H,W)`` mask probability, accumulated on the CPU in float64 so only one tile's
     activations live on the device at a time.
     """
-    check_tiling(tile, overlap)
+    check_tiling(tile, tile_overlap)
+    overlap = tile_overlap
     _, _, height, width = image.shape
     ys, xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
     if len(ys) == 1 and len(xs) == 1:
