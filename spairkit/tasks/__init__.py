@@ -5,6 +5,6 @@ four) found through the ``spairkit.plugins`` entry points; this package names no
 them.
 """
 from .lookup import all_tasks, get_task, task_names
-from .task import CONFIG_ROLES, Task
+from .task import CONFIG_ROLES, REQUIRED_CONFIG_ROLES, Task
 
-__all__ = ['CONFIG_ROLES', 'Task', 'all_tasks', 'get_task', 'task_names']
+__all__ = ['CONFIG_ROLES', 'REQUIRED_CONFIG_ROLES', 'Task', 'all_tasks', 'get_task', 'task_names']

@@ -25,8 +25,11 @@ from spairkit.degradations.base import MASK_MODES
 from spairkit.errors import ConfigError
 
 _NAME = re.compile(r'^[a-z][a-z0-9_]*$')
-#: The configs every task ships (keys of :attr:`Task.configs`), by role.
+#: Config roles (keys of :attr:`Task.configs`): the two SPAIR stages on the task's
+#: standard layout and on synthesised pairs.
 CONFIG_ROLES = ('netl', 'spair', 'netl_synthetic', 'spair_synthetic')
+#: The roles every task must declare: with them the task trains out of the box.
+REQUIRED_CONFIG_ROLES = ('netl_synthetic', 'spair_synthetic')
 
 
 class Task:
@@ -44,7 +47,8 @@ class Task:
         protocols: dataset layout -> named evaluation protocol
             (``spairkit.evaluation`` protocols such as ``'rain13k_y'``).
         configs: config role (:data:`CONFIG_ROLES`) -> config path; packaged configs
-            are written ``'spairkit::<task>/<file>.py'``.
+            are written ``'spairkit::<task>/<file>.py'``. The synthetic roles
+            (:data:`REQUIRED_CONFIG_ROLES`) are required: every task trains out of the box.
         batch_size: training batch size (the paper's, per task).
         crop_size: training crop side (256 in the paper).
     """
@@ -149,7 +153,7 @@ def _validate(cls: type) -> None:
     missing = sorted(set(cls.datasets) - set(cls.protocols))
     if missing:
         fail('protocols', f'has no protocol for layouts {missing}')
-    missing = [role for role in CONFIG_ROLES if role not in cls.configs]
+    missing = [role for role in REQUIRED_CONFIG_ROLES if role not in cls.configs]
     if missing:
         fail('configs', f'lacks the roles {missing}')
     if not isinstance(cls.synthesizer.get('type'), str):

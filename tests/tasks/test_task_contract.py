@@ -92,7 +92,7 @@ def test_a_valid_declaration_is_accepted():
     (dict(mask_on='lab'), 'mask_on'),
     (dict(batch_size=0), 'batch_size'),
     (dict(synthesizer={'kind': 'X'}), 'synthesizer'),
-    (dict(configs={'netl': 'a.py'}), 'configs'),
+    (dict(configs={'netl': 'a.py', 'spair': 'b.py'}), 'configs'),
     (dict(description=''), 'description'),
 ])
 def test_bad_declarations_fail_at_definition_naming_the_attribute(changes, attr):

@@ -1,0 +1,1 @@
+"""The plugin's configs (data files; installed as ``spairkit_haze.configs``)."""
