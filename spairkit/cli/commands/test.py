@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('config', help='config file (or spairkit::<packaged path>)')
     parser.add_argument('checkpoint', help='checkpoint file (.pth)')
     parser.add_argument('--out', default=None, metavar='JSON', help='write the metrics here')
+    parser.add_argument('--save-images', default=None, metavar='DIR',
+                        help='also write each restored test image and its predicted mask '
+                             '(<name>.png, <name>_mask.png) to DIR')
     add_common_runner_arguments(parser)
 
 
@@ -24,6 +27,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = prepare_config(args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
+    if args.save_images:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
+                            dict(type='SaveImagesHook', out_dir=args.save_images)]
     runner = build_runner(cfg)
     metrics = runner.test()
     metrics = {k: _jsonable(v) for k, v in (metrics or {}).items()}

@@ -2,5 +2,8 @@
 from .nan_guard_hook import NanGuardHook, TrainingDivergedError
 from .plain_checkpoint_hook import PlainCheckpointHook
 from .progress_bar_hook import ProgressBarHook
+from .save_images_hook import SaveImagesHook
+from .visual_report_hook import VisualReportHook
 
-__all__ = ['NanGuardHook', 'PlainCheckpointHook', 'ProgressBarHook', 'TrainingDivergedError']
+__all__ = ['NanGuardHook', 'PlainCheckpointHook', 'ProgressBarHook', 'SaveImagesHook',
+           'TrainingDivergedError', 'VisualReportHook']
