@@ -9,12 +9,32 @@ from torch import nn
 from spairkit.errors import CheckpointError
 
 
+def resolve_work_dir(path: str) -> str:
+    """A training work dir -> the checkpoint its ``last_checkpoint`` file names.
+
+    MMEngine's CheckpointHook writes ``last_checkpoint`` (a one-line path) beside the
+    ``iter_N.pth`` files, so a restorer config can point at the localizer's work dir.
+    """
+    if not os.path.isdir(path):
+        return path
+    pointer = os.path.join(path, 'last_checkpoint')
+    if not os.path.isfile(pointer):
+        raise CheckpointError(f"Net_L checkpoint folder '{path}' has no last_checkpoint "
+                              'file; give the .pth file itself')
+    with open(pointer, encoding='utf-8') as f:
+        target = f.read().strip()
+    if not os.path.isabs(target) and not os.path.isfile(target):
+        target = os.path.join(path, os.path.basename(target))
+    return target
+
+
 def _read_state_dict(filename: str) -> dict:
     """The state dict of an MMEngine checkpoint, loaded without executing code."""
     if '://' in filename:
         from mmengine.runner.checkpoint import _load_checkpoint
         loader = _load_checkpoint
     else:
+        filename = resolve_work_dir(filename)
         if not os.path.isfile(filename):
             raise CheckpointError(
                 f"Net_L checkpoint '{filename}' does not exist; set model.netl_checkpoint "

@@ -156,3 +156,15 @@ def test_preprocessor_names_files_of_mismatched_sizes():
         pre(batch)
     with pytest.raises(DataError, match='gt shape'):
         pre({'inputs': [a], 'data_samples': [{'gt': b, 'metainfo': {}}]})
+
+
+def test_netl_checkpoint_may_be_the_localizer_work_dir(tmp_path):
+    loc = save_localizer(tmp_path / 'iter_7.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_7.pth'))
+    model = build(netl_checkpoint=str(tmp_path))
+    model.init_weights()
+    assert torch.equal(model.netl.head.weight, loc.netl.head.weight)
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    with pytest.raises(CheckpointError, match='last_checkpoint'):
+        build(netl_checkpoint=str(empty)).init_weights()

@@ -3,7 +3,8 @@
 _base_ = ['./netl.py']
 
 # Override with --cfg-options model.netl_checkpoint=PATH
-netl_checkpoint = 'work_dirs/netl_localizer/latest.pth'
+# A .pth file, or the localizer's work dir (the checkpoint its last_checkpoint names).
+netl_checkpoint = 'work_dirs/netl_localizer'
 dense_block = dict(type='DenseBlock', growth=16, num_layers=4)
 model = dict(
     stage='restorer',

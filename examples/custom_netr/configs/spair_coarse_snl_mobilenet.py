@@ -6,7 +6,7 @@
 # Net_L is unchanged, so the checkpoint of configs/spair/netl_localizer.py still fits.
 #
 #   spairkit train examples/custom_netr/configs/spair_coarse_snl_mobilenet.py \
-#       --cfg-options model.netl_checkpoint=work_dirs/netl_localizer/latest.pth
+#       --cfg-options model.netl_checkpoint=work_dirs/netl_localizer
 _base_ = ['../../../configs/spair/spair.py']
 
 sc = dict(type='SparseConvBlock', growth=16, num_layers=6)
