@@ -66,6 +66,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', BUILTIN)
 def test_synthetic_configs_train_both_stages(name, tmp_path, one_thread):
     task = get_task(name)
