@@ -171,6 +171,67 @@ def test_criss_cross_chunked_equals_unchunked(chunk_lines):
         torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-12)
 
 
+def test_criss_cross_processes_only_degraded_lines_in_bounded_chunks(monkeypatch):
+    seen = []
+    real = reference._attend_chunk
+
+    def spy(q, *args):
+        seen.append(tuple(q.shape))
+        return real(q, *args)
+
+    monkeypatch.setattr(reference, '_attend_chunk', spy)
+    monkeypatch.setattr(reference, 'DEFAULT_CCA_CHUNK_ELEMENTS', 2 * 9 * 9)
+    mask = torch.zeros(2, 1, 6, 9)
+    mask[0, 0, 1, 3] = mask[0, 0, 4, 3] = mask[1, 0, 2, 7] = 1
+    x = _rand(2, 3, 6, 9, seed=0)
+    reference.masked_criss_cross_attention(x, x, x, mask, _rand(2, 4, 6, 9, seed=1))
+    # Rows: 3 active rows of length 9, at most 2 per chunk; columns: 2 active columns
+    # of length 6, and 2 * 9 * 9 // 36 = 4 per chunk.
+    assert seen == [(2, 9, 3), (1, 9, 3), (2, 6, 3)]
+
+
+def test_criss_cross_chunks_keep_little_for_backward():
+    """With several chunks, backward recomputes them: the forward keeps far less than
+    the whole-image attention it would otherwise hold for autograd."""
+    def saved_bytes(chunk_lines):
+        total = [0]
+
+        def pack(t):
+            total[0] += t.numel() * t.element_size()
+            return t
+
+        x = _rand(1, 4, 16, 16, seed=0).requires_grad_()
+        mask = _masks(1, 16, 16, seed=1)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            reference.masked_criss_cross_attention(
+                x, x, x, mask, _rand(1, 4, 16, 16, seed=2), chunk_lines=chunk_lines)
+        return total[0]
+
+    assert saved_bytes(2) * 4 < saved_bytes(None)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_cuda_tensors_match_cpu():
+    mask = _masks(2, 5, 4, seed=7)
+    cpu = _all_ops(torch.float64, mask)
+    x = _rand(2, 3, 5, 4, seed=0).cuda()
+    w = _rand(2, 3, 3, 3, seed=1).cuda()
+    q = _rand(2, 3, 5, 4, seed=2).cuda()
+    weights = _rand(2, 4, 5, 4, seed=3).cuda()
+    m = mask.cuda()
+    gpu = (reference.sparse_conv2d(x, m, w),
+           reference.masked_criss_cross_attention(q, q, x, m, weights),
+           reference.masked_feature_modulation(x, m))
+    for c, g in zip(cpu, gpu):
+        assert g.is_cuda
+        torch.testing.assert_close(g.cpu(), c)
+    with torch.autocast('cuda', dtype=torch.float16):
+        half = reference.masked_criss_cross_attention(q.half(), q.half(), x.half(), m,
+                                                      weights.half())
+    assert half.dtype == torch.float16
+    torch.testing.assert_close(half.double().cpu(), cpu[1], rtol=1e-2, atol=1e-2)
+
+
 def test_criss_cross_gradcheck():
     shape = (2, 2, 3, 4)
     query, key = _rand(*shape, seed=1), _rand(*shape, seed=2)
