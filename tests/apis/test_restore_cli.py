@@ -151,3 +151,22 @@ def test_unwritable_output_is_a_failure_not_a_crash(restorer, tmp_path):
     assert [f.source.name for f in failures] == ['deep.png']
     assert '16-bit' in failures[0].reason
     assert (tmp_path / 'ok.png').is_file() and not (tmp_path / 'deep.jpg').exists()
+
+
+def test_unsafe_load_is_an_explicit_opt_in(tmp_path, tiny_checkpoint):
+    """The same kind of file loads with unsafe_load=True, and then its code does run:
+    exactly the risk the refusal message describes."""
+    from spairkit.apis import init_restorer
+
+    marker = tmp_path / 'ran'
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    state = torch.load(tiny_checkpoint, weights_only=True)
+    state['meta'] = {'hook': Payload()}
+    path = tmp_path / 'trusted.pth'
+    torch.save(state, path)
+    init_restorer(TINY_CONFIG, path, unsafe_load=True)
+    assert marker.exists()
