@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 import types
 
@@ -444,3 +445,10 @@ def test_public_functions_validate_before_dispatch(torch_backend):
     with pytest.raises(ValueError, match='mask must have shape'):
         ops.masked_criss_cross_attention(*(torch.zeros(1, 2, 3, 3),) * 3,
                                          torch.zeros(1, 1, 3, 4), torch.zeros(1, 4, 3, 3))
+
+
+def test_importing_ops_loads_no_compiled_code():
+    code = ('import sys, spairkit.ops; '
+            'assert "spairkit.ops.compiled" not in sys.modules, "compiled imported"')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
