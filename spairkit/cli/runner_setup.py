@@ -38,9 +38,11 @@ def check_checkpoint(path: str) -> None:
 
 def build_runner(cfg: Config):
     """Build the runner named by ``cfg.runner_type`` from spairkit's RUNNERS registry."""
+    from spairkit.config_validation import validate_config
     from spairkit.registry import RUNNERS
 
     load_from = cfg.get('load_from')
     if load_from:
         check_checkpoint(load_from)
+    validate_config(cfg)
     return RUNNERS.build(cfg)
