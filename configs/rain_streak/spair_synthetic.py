@@ -1,8 +1,9 @@
 # SPAIR stage 2 for rain streaks: train Net_R (L1) guided by the frozen Net_L of stage 1,
 # on synthetic data.
 #   spairkit train spairkit::rain_streak/spair_synthetic.py
-# The Net_L checkpoint defaults to the last one stage 1 writes with its default work_dir
-# (spairkit::rain_streak/netl_synthetic.py); point elsewhere with
+# Net_L is read from stage 1's default work dir (spairkit::rain_streak/netl_synthetic.py), whose
+# last_checkpoint names its newest checkpoint; point elsewhere (a .pth file or a work
+# dir) with
 #   --cfg-options model.netl_checkpoint=PATH
 _base_ = [
     '../_base_/models/spair.py',
@@ -12,7 +13,7 @@ _base_ = [
 ]
 default_scope = 'spairkit'
 work_dir = 'work_dirs/rain_streak/spair_synthetic'
-netl_checkpoint = 'work_dirs/rain_streak/netl_synthetic/iter_50000.pth'
+netl_checkpoint = 'work_dirs/rain_streak/netl_synthetic'
 model = dict(netl_checkpoint=netl_checkpoint, mask_threshold=0.06)
 
 # Paper schedule: Adam 1e-4 halved every 50 epochs (2000 synthetic samples / batch 8

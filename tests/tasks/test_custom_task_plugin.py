@@ -41,7 +41,7 @@ DRIVER = textwrap.dedent('''
                               '--work-dir', work + '/netl', '--cfg-options', *tiny])
     report['spair_rc'] = main(['train', task.config('spair_synthetic'),
                                '--work-dir', work + '/spair', '--cfg-options', *tiny,
-                               f'model.netl_checkpoint={work}/netl/iter_2.pth'])
+                               f'model.netl_checkpoint={work}/netl'])  # a work dir
     print('REPORT ' + json.dumps(report))
 ''')
 

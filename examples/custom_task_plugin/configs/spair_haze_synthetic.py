@@ -1,9 +1,11 @@
 # SPAIR stage 2 on synthetic haze: Net_R (SFM + SC + SNL) guided by the frozen Net_L.
-#   spairkit train <this file> --cfg-options model.netl_checkpoint=work_dirs/haze/netl/iter_50000.pth
+#   spairkit train <this file>
+# Net_L is read from stage 1's work dir (its last_checkpoint); point elsewhere (a .pth
+# file or a work dir) with --cfg-options model.netl_checkpoint=PATH.
 # The model is spairkit's configs/_base_/models/spair.py, spelled out (see netl config).
 _base_ = ['./_haze_data.py']
 
-netl_checkpoint = 'work_dirs/haze/netl/iter_50000.pth'
+netl_checkpoint = 'work_dirs/haze/netl'
 model = dict(
     type='SPAIR',
     stage='restorer',
