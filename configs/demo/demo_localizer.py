@@ -21,7 +21,7 @@ test_dataloader = dict(dataset=dict(num_samples=8, patch_size=160, seed=1))
 val_dataloader = None
 val_cfg = None
 val_evaluator = None
-max_iters = 300
+max_iters = 600
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, T_max=max_iters,
                         eta_min=1e-5)]

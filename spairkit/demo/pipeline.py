@@ -85,7 +85,7 @@ def run_demo(work_dir: str | os.PathLike = 'demo_work', fast: bool = False) -> D
     model.eval()
     _export(cfg_r, model, work_dir)
     sample = runner.test_dataloader.dataset[0]
-    with torch.inference_mode():
+    with torch.no_grad():
         pred = model.test_step({'inputs': [sample['inputs']],
                                 'data_samples': [sample['data_samples']]})[0]
     grid = make_comparison_grid(_to_uint8(pred['input']), _to_uint8(pred['pred_mask']),

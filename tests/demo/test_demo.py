@@ -1,0 +1,55 @@
+"""`spairkit demo --fast` writes the four files of SPEC.md, and `spairkit restore` loads them."""
+from __future__ import annotations
+
+import contextlib
+import io
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from spairkit.cli.main import main
+
+
+@pytest.fixture(scope='module')
+def demo_dir(tmp_path_factory):
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    work = tmp_path_factory.mktemp('demo')
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            assert main(['demo', '--work-dir', str(work), '--fast']) == 0
+    finally:
+        torch.set_num_threads(before)
+    assert 'held-out PSNR (Y)' in out.getvalue()
+    return work
+
+
+def test_demo_writes_the_four_files(demo_dir):
+    for name in ('model.py', 'model.pth', 'report.md', 'comparison.png'):
+        assert (demo_dir / name).is_file(), name
+    report = (demo_dir / 'report.md').read_text()
+    for needle in ('| input |', '| output |', 'PSNR degraded', 'PSNR clean', 'Wall time',
+                   'held-out'):
+        assert needle in report, needle
+    grid = cv2.imread(str(demo_dir / 'comparison.png'))
+    assert grid is not None and grid.shape[1] > 3 * grid.shape[0] // 2  # four panels wide
+    checkpoint = torch.load(demo_dir / 'model.pth', weights_only=True)
+    keys = checkpoint['state_dict'].keys()
+    assert any(k.startswith('netl.') for k in keys) and any(k.startswith('netr.') for k in keys)
+
+
+def test_restore_loads_the_demo_model(demo_dir, tmp_path):
+    image = np.random.default_rng(0).integers(0, 255, (21, 30, 3), dtype=np.uint8)
+    src = tmp_path / 'rainy.png'
+    cv2.imwrite(str(src), image)
+    before = src.read_bytes()
+    code = main(['restore', str(demo_dir / 'model.py'), str(demo_dir / 'model.pth'), str(src),
+                 str(tmp_path / 'restored.png'), '--save-mask', '--no-progress'])
+    assert code == 0
+    restored = cv2.imread(str(tmp_path / 'restored.png'))
+    assert restored.shape == image.shape
+    assert (tmp_path / 'restored_mask.png').is_file()
+    assert src.read_bytes() == before
