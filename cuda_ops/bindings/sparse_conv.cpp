@@ -1,12 +1,14 @@
 // Sparse convolution: argument checks, device dispatch and the device-agnostic
 // composition gather -> im2col of the active sites -> GEMM -> scatter.
 //
-// Forward:  out_act = cols(x_act) @ W^T (+ bias), with W reshaped (Cout, k*k*Cin).
+// Forward:  out_act = cols(x_act) @ W^T (+ bias), with W reshaped (Cout, k*k*Cin)
+//   (sparse_gemm: tiled on the CPU so the im2col never exists for the whole image).
 // Backward (no atomics): grad_bias = sum of grad_out over active sites;
 //   grad_W = grad_out_act^T @ cols(x_act)   (one GEMM);
 //   grad_x_act = cols(grad_out_act) @ W'^T, where W' is W flipped spatially and
 //   transposed (Cin, k*k*Cout): the input gradient of a submanifold convolution is
 //   itself a submanifold convolution on the same plan (neighbourhoods are symmetric).
+// A full mask runs the dense convolution (and its backward): it is the same operator.
 #include <torch/extension.h>
 
 #include "spairkit_ops.h"
@@ -58,7 +60,7 @@ std::tuple<at::Tensor, at::Tensor> sparse_conv_forward(const at::Tensor& x,
                                                        const at::Tensor& weight,
                                                        const std::optional<at::Tensor>& bias,
                                                        const at::Tensor& active,
-                                                       const at::Tensor& nbr) {
+                                                       const at::Tensor& nbr, int64_t dilation) {
   check_weight(x, weight);
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
   const int64_t cout = weight.size(0), cin = weight.size(1), k = weight.size(2);
@@ -69,22 +71,28 @@ std::tuple<at::Tensor, at::Tensor> sparse_conv_forward(const at::Tensor& x,
                 "sparse_conv2d: bias must be (Cout,) with the dtype and device of x");
   }
   const at::MemoryFormat format = x.suggest_memory_format();
+  if (active.size(0) == n * h * w && n * h * w > 0) {
+    // Every pixel is active: the submanifold convolution is the dense one (clean
+    // neighbours only exist outside the image, where both pad with zeros), so the
+    // backend's dense convolution runs. x itself is saved for the dense backward.
+    const at::Tensor out = at::conv2d(x, weight, bias ? *bias : at::Tensor(), 1,
+                                      dilation * (k / 2), dilation);
+    return {out.contiguous(format), x};
+  }
   at::Tensor x_act = SPAIRKIT_DISPATCH_DEVICE(x, gather_rows, x, active);
   if (active.size(0) == 0) {  // nothing to compute, nothing launched
     return {at::empty({n, cout, h, w}, x.options(), format).zero_(), x_act};
   }
   const at::Tensor wmat = weight.permute({0, 2, 3, 1}).reshape({cout, k * k * cin});
-  const at::Tensor cols = im2col(x_act, nbr);
-  const at::Tensor out_act =
-      bias ? at::addmm(*bias, cols, wmat.t()) : at::mm(cols, wmat.t());
+  const at::Tensor out_act = SPAIRKIT_DISPATCH_DEVICE(x, sparse_gemm, x_act, nbr, wmat, bias);
   at::Tensor out = SPAIRKIT_DISPATCH_DEVICE(x, scatter_rows, out_act, active, n, h, w, format);
   return {out, x_act};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> sparse_conv_backward(
-    const at::Tensor& grad_out, const at::Tensor& x_act, const at::Tensor& weight,
-    const at::Tensor& active, const at::Tensor& nbr, bool need_input, bool need_weight,
-    bool need_bias) {
+    const at::Tensor& grad_out, const at::Tensor& saved, const at::Tensor& weight,
+    const at::Tensor& active, const at::Tensor& nbr, int64_t dilation, bool need_input,
+    bool need_weight, bool need_bias) {
   TORCH_CHECK(grad_out.dim() == 4 && grad_out.size(1) == weight.size(0),
               "sparse_conv2d backward: grad_out must be (N, Cout, H, W)");
   const int64_t n = grad_out.size(0), h = grad_out.size(2), w = grad_out.size(3);
@@ -92,6 +100,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sparse_conv_backward(
   check_plan(grad_out, active, nbr, k * k);
   const at::MemoryFormat format = grad_out.suggest_memory_format();
   at::Tensor gx, gw, gb;
+  if (saved.dim() == 4) {  // full mask: forward ran the dense convolution on `saved` = x
+    auto grads = at::convolution_backward(
+        grad_out.to(saved.scalar_type()), saved, weight, at::IntArrayRef{cout}, {1, 1},
+        {dilation * (k / 2), dilation * (k / 2)}, {dilation, dilation}, false, {0, 0}, 1,
+        {need_input, need_weight, need_bias});
+    return {std::get<0>(grads), std::get<1>(grads), std::get<2>(grads)};
+  }
+  const at::Tensor& x_act = saved;
   if (active.size(0) == 0) {
     if (need_input) gx = at::empty({n, cin, h, w}, grad_out.options(), format).zero_();
     if (need_weight) gw = at::zeros_like(weight);
@@ -108,7 +124,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sparse_conv_backward(
   }
   if (need_input) {
     const at::Tensor wt = weight.flip({2, 3}).permute({1, 2, 3, 0}).reshape({cin, k * k * cout});
-    const at::Tensor gx_act = at::mm(im2col(go_act, nbr), wt.t());
+    const at::Tensor gx_act =
+        SPAIRKIT_DISPATCH_DEVICE(grad_out, sparse_gemm, go_act, nbr, wt, std::nullopt);
     gx = SPAIRKIT_DISPATCH_DEVICE(grad_out, scatter_rows, gx_act, active, n, h, w, format);
   }
   return {gx, gw, gb};
@@ -118,13 +135,14 @@ void bind_sparse_conv(pybind11::module_& m) {
   m.def("sparse_plan", &sparse_plan, "Active-site plan (active, nbr) of a mask",
         pybind11::arg("mask"), pybind11::arg("kernel_size"), pybind11::arg("dilation"));
   m.def("sparse_conv_forward", &sparse_conv_forward,
-        "Submanifold sparse conv forward -> (out, x_active)", pybind11::arg("x"),
+        "Submanifold sparse conv forward -> (out, saved input: x_active, or x for a full mask)", pybind11::arg("x"),
         pybind11::arg("weight"), pybind11::arg("bias"), pybind11::arg("active"),
-        pybind11::arg("nbr"));
+        pybind11::arg("nbr"), pybind11::arg("dilation"));
   m.def("sparse_conv_backward", &sparse_conv_backward,
         "Submanifold sparse conv backward -> (grad_x, grad_weight, grad_bias)",
-        pybind11::arg("grad_out"), pybind11::arg("x_active"), pybind11::arg("weight"),
-        pybind11::arg("active"), pybind11::arg("nbr"), pybind11::arg("need_input"),
+        pybind11::arg("grad_out"), pybind11::arg("saved"), pybind11::arg("weight"),
+        pybind11::arg("active"), pybind11::arg("nbr"), pybind11::arg("dilation"),
+        pybind11::arg("need_input"),
         pybind11::arg("need_weight"), pybind11::arg("need_bias"));
 }
 

@@ -17,6 +17,7 @@ namespace spairkit {
 
 namespace {
 constexpr int64_t kGrain = 256;  // rows per task: enough work to amortise scheduling
+constexpr int64_t kChannelBlock = 16;  // planes visited together in NCHW gathers/scatters
 }  // namespace
 
 std::tuple<at::Tensor, at::Tensor> sparse_plan_cpu(const at::Tensor& mask, int64_t kernel_size,
@@ -94,10 +95,19 @@ at::Tensor gather_rows_cpu(const at::Tensor& src, const at::Tensor& active) {
         const int64_t pix = ap[p];
         const scalar_t* base = sp + (pix / hw) * sn + ((pix % hw) / w) * sh + (pix % w) * sw;
         scalar_t* out = rp + p * c;
-        if (sc == 1) {
-          std::memcpy(out, base, sizeof(scalar_t) * c);
-        } else {
-          for (int64_t ch = 0; ch < c; ++ch) out[ch] = base[ch * sc];
+        if (sc == 1) std::memcpy(out, base, sizeof(scalar_t) * c);
+      }
+      if (sc == 1) return;
+      // Channel-strided (NCHW) input: visit kChannelBlock planes at a time so the
+      // reads of consecutive sites stay within a few pages (one plane per channel
+      // would touch C pages per site and thrash the TLB).
+      for (int64_t c0 = 0; c0 < c; c0 += kChannelBlock) {
+        const int64_t c1 = std::min(c, c0 + kChannelBlock);
+        for (int64_t p = b; p < e; ++p) {
+          const int64_t pix = ap[p];
+          const scalar_t* base = sp + (pix / hw) * sn + ((pix % hw) / w) * sh + (pix % w) * sw;
+          scalar_t* out = rp + p * c;
+          for (int64_t ch = c0; ch < c1; ++ch) out[ch] = base[ch * sc];
         }
       }
     });
@@ -134,28 +144,121 @@ at::Tensor gather_cols_cpu(const at::Tensor& rows_in, const at::Tensor& nbr) {
 
 at::Tensor scatter_rows_cpu(const at::Tensor& rows_in, const at::Tensor& active, int64_t n,
                             int64_t h, int64_t w, at::MemoryFormat format) {
+  // One pass over the output: active pixels get their row, the others zeros
+  // (no separate zero fill, which would write the whole tensor twice).
   const at::Tensor rows = rows_in.contiguous();
-  const int64_t p_total = rows.size(0), c = rows.size(1), hw = h * w;
-  at::Tensor out = at::empty({n, c, h, w}, rows.options(), format).zero_();
-  if (p_total == 0 || c == 0) return out;
+  const int64_t p_total = rows.size(0), c = rows.size(1), hw = h * w, pixels = n * hw;
+  at::Tensor out = at::empty({n, c, h, w}, rows.options(), format);
+  if (pixels == 0 || c == 0) return out;
   const int64_t sn = out.stride(0), sc = out.stride(1), sh = out.stride(2), sw = out.stride(3);
   const int64_t* ap = active.const_data_ptr<int64_t>();
+  if (format == at::MemoryFormat::Contiguous) {
+    // NCHW: per image and block of planes, zero the planes with sequential writes,
+    // then place the active rows (kChannelBlock planes at a time, see gather_rows).
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, rows.scalar_type(),
+                                    "scatter_rows_cpu", [&] {
+      const scalar_t* rp = rows.const_data_ptr<scalar_t>();
+      scalar_t* op = out.data_ptr<scalar_t>();
+      const int64_t blocks = (c + kChannelBlock - 1) / kChannelBlock;
+      at::parallel_for(0, n * blocks, 1, [&](int64_t b, int64_t e) {
+        for (int64_t job = b; job < e; ++job) {
+          const int64_t img = job / blocks, c0 = (job % blocks) * kChannelBlock;
+          const int64_t c1 = std::min(c, c0 + kChannelBlock);
+          scalar_t* planes = op + img * c * hw;
+          std::fill(planes + c0 * hw, planes + c1 * hw, scalar_t(0));
+          const int64_t pb = std::lower_bound(ap, ap + p_total, img * hw) - ap;
+          const int64_t pe = std::lower_bound(ap, ap + p_total, (img + 1) * hw) - ap;
+          for (int64_t p = pb; p < pe; ++p) {
+            const int64_t local = ap[p] - img * hw;
+            const scalar_t* in = rp + p * c;
+            for (int64_t ch = c0; ch < c1; ++ch) planes[ch * hw + local] = in[ch];
+          }
+        }
+      });
+    });
+    return out;
+  }
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, rows.scalar_type(),
                                   "scatter_rows_cpu", [&] {
     const scalar_t* rp = rows.const_data_ptr<scalar_t>();
     scalar_t* op = out.data_ptr<scalar_t>();
-    at::parallel_for(0, p_total, kGrain, [&](int64_t b, int64_t e) {
-      for (int64_t p = b; p < e; ++p) {
-        const int64_t pix = ap[p];
-        scalar_t* base = op + (pix / hw) * sn + ((pix % hw) / w) * sh + (pix % w) * sw;
-        const scalar_t* in = rp + p * c;
-        if (sc == 1) {
-          std::memcpy(base, in, sizeof(scalar_t) * c);
-        } else {
-          for (int64_t ch = 0; ch < c; ++ch) base[ch * sc] = in[ch];
+    at::parallel_for(0, pixels, 1024, [&](int64_t b, int64_t e) {
+      const int64_t p_first = std::lower_bound(ap, ap + p_total, b) - ap;  // first >= b
+      // Channel-strided (NCHW) output: kChannelBlock planes at a time (see gather_rows).
+      const int64_t block = sc == 1 ? c : kChannelBlock;
+      for (int64_t c0 = 0; c0 < c; c0 += block) {
+        const int64_t c1 = std::min(c, c0 + block);
+        int64_t p = p_first;
+        for (int64_t pix = b; pix < e; ++pix) {
+          scalar_t* base = op + (pix / hw) * sn + ((pix % hw) / w) * sh + (pix % w) * sw;
+          const bool is_active = p < p_total && ap[p] == pix;
+          if (sc == 1) {
+            if (is_active) {
+              std::memcpy(base, rp + p * c, sizeof(scalar_t) * c);
+            } else {
+              std::fill(base, base + c, scalar_t(0));
+            }
+          } else if (is_active) {
+            const scalar_t* in = rp + p * c;
+            for (int64_t ch = c0; ch < c1; ++ch) base[ch * sc] = in[ch];
+          } else {
+            for (int64_t ch = c0; ch < c1; ++ch) base[ch * sc] = scalar_t(0);
+          }
+          if (is_active) ++p;
         }
       }
     });
+  });
+  return out;
+}
+
+at::Tensor sparse_gemm_cpu(const at::Tensor& rows_in, const at::Tensor& nbr,
+                           const at::Tensor& wmat, const std::optional<at::Tensor>& bias) {
+  // out[p] = sum_t rows[nbr[p, t]] @ W_t^T (+ bias), block by block: the im2col of
+  // a block of sites (about 8 MB) is built in parallel, then one multi-threaded
+  // GEMM consumes it, and the buffer is reused for the next block. So the
+  // (P, k*k*C) matrix never exists whole (no huge allocation and page faults), and
+  // no GEMM runs inside a parallel region (nested BLAS threading is slow).
+  const at::Tensor rows = rows_in.contiguous();
+  const int64_t p_total = rows.size(0), c = rows.size(1), taps = nbr.size(1);
+  const int64_t cout = wmat.size(0);
+  at::Tensor out = at::empty({p_total, cout}, rows.options());
+  if (p_total == 0) return out;
+  const at::Tensor wt = wmat.t();
+  if (taps == 1) {  // a 1x1 kernel's only tap is the site itself: no gather needed
+    return bias ? at::addmm_out(out, *bias, rows, wt) : at::mm_out(out, rows, wt);
+  }
+  const int64_t row_bytes = std::max<int64_t>(1, taps * c * rows.element_size());
+  const int64_t block = std::min(p_total, std::max<int64_t>(256, (int64_t{8} << 20) / row_bytes));
+  at::Tensor cols = at::empty({block, taps * c}, rows.options());
+  const int32_t* np = nbr.const_data_ptr<int32_t>();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, rows.scalar_type(),
+                                  "sparse_gemm_cpu", [&] {
+    const scalar_t* rp = rows.const_data_ptr<scalar_t>();
+    scalar_t* cp = cols.data_ptr<scalar_t>();
+    for (int64_t p0 = 0; p0 < p_total; p0 += block) {
+      const int64_t count = std::min(block, p_total - p0);
+      at::parallel_for(0, count, kGrain / 4, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+          scalar_t* dst = cp + r * taps * c;
+          const int32_t* nb = np + (p0 + r) * taps;
+          for (int64_t t = 0; t < taps; ++t, dst += c) {
+            if (nb[t] >= 0) {
+              std::memcpy(dst, rp + static_cast<int64_t>(nb[t]) * c, sizeof(scalar_t) * c);
+            } else {
+              std::fill(dst, dst + c, scalar_t(0));
+            }
+          }
+        }
+      });
+      at::Tensor out_block = out.narrow(0, p0, count);
+      const at::Tensor cols_block = cols.narrow(0, 0, count);
+      if (bias) {
+        at::addmm_out(out_block, *bias, cols_block, wt);
+      } else {
+        at::mm_out(out_block, cols_block, wt);
+      }
+    }
   });
   return out;
 }

@@ -73,6 +73,15 @@ at::Tensor gather_cols_cuda(const at::Tensor& rows_in, const at::Tensor& nbr) {
   return cols;
 }
 
+at::Tensor sparse_gemm_cuda(const at::Tensor& rows, const at::Tensor& nbr,
+                            const at::Tensor& wmat, const std::optional<at::Tensor>& bias) {
+  // On the GPU one im2col buffer and one cuBLAS GEMM (fp32 accumulation for
+  // half/bf16) beat tiling: the buffer is small next to device memory bandwidth.
+  const c10::cuda::CUDAGuard guard(rows.device());
+  const at::Tensor cols = nbr.size(1) == 1 ? rows : gather_cols_cuda(rows, nbr);
+  return bias ? at::addmm(*bias, cols, wmat.t()) : at::mm(cols, wmat.t());
+}
+
 at::Tensor scatter_rows_cuda(const at::Tensor& rows_in, const at::Tensor& active, int64_t n,
                              int64_t h, int64_t w, at::MemoryFormat format) {
   const c10::cuda::CUDAGuard guard(rows_in.device());

@@ -28,6 +28,9 @@ std::tuple<at::Tensor, at::Tensor> sparse_plan_cpu(const at::Tensor& mask, int64
 at::Tensor gather_rows_cpu(const at::Tensor& src, const at::Tensor& active);
 // cols (P, T*C): cols[p, t*C + c] = rows[nbr[p, t], c], or 0 where nbr is -1.
 at::Tensor gather_cols_cpu(const at::Tensor& rows, const at::Tensor& nbr);
+// (P, Cout) = im2col(rows, nbr) @ wmat^T (+ bias); wmat is (Cout, T*C).
+at::Tensor sparse_gemm_cpu(const at::Tensor& rows, const at::Tensor& nbr, const at::Tensor& wmat,
+                           const std::optional<at::Tensor>& bias);
 // out (N, C, H, W) in `format`, zero except at the active pixels, which get `rows`.
 at::Tensor scatter_rows_cpu(const at::Tensor& rows, const at::Tensor& active, int64_t n,
                             int64_t h, int64_t w, at::MemoryFormat format);
@@ -37,6 +40,8 @@ std::tuple<at::Tensor, at::Tensor> sparse_plan_cuda(const at::Tensor& mask, int6
                                                     int64_t dilation);
 at::Tensor gather_rows_cuda(const at::Tensor& src, const at::Tensor& active);
 at::Tensor gather_cols_cuda(const at::Tensor& rows, const at::Tensor& nbr);
+at::Tensor sparse_gemm_cuda(const at::Tensor& rows, const at::Tensor& nbr,
+                            const at::Tensor& wmat, const std::optional<at::Tensor>& bias);
 at::Tensor scatter_rows_cuda(const at::Tensor& rows, const at::Tensor& active, int64_t n,
                              int64_t h, int64_t w, at::MemoryFormat format);
 #endif

@@ -220,21 +220,22 @@ class _SparseConv2dFunction(torch.autograd.Function):
     """Forward and backward of the compiled sparse conv on a fixed plan."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, active, nbr):
+    def forward(ctx, x, weight, bias, active, nbr, dilation):
         ext = _module_for(x.device)
-        out, x_act = ext.sparse_conv_forward(x, weight, bias, active, nbr)
-        ctx.save_for_backward(x_act, weight, active, nbr)
+        out, saved = ext.sparse_conv_forward(x, weight, bias, active, nbr, dilation)
+        ctx.save_for_backward(saved, weight, active, nbr)
+        ctx.dilation = dilation
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        x_act, weight, active, nbr = ctx.saved_tensors
+        saved, weight, active, nbr = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         ext = _module_for(grad_out.device)
-        gx, gw, gb = ext.sparse_conv_backward(grad_out, x_act, weight, active, nbr,
-                                              need_x, need_w, need_b)
-        return gx, gw, gb, None, None
+        gx, gw, gb = ext.sparse_conv_backward(grad_out, saved, weight, active, nbr,
+                                              ctx.dilation, need_x, need_w, need_b)
+        return gx, gw, gb, None, None, None
 
 
 def sparse_conv2d(x: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
@@ -255,7 +256,7 @@ def sparse_conv2d(x: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
     with torch.autocast(device_type=x.device.type, enabled=False):
         out = _SparseConv2dFunction.apply(
             x.to(dtype), weight.to(dtype), None if bias is None else bias.to(dtype),
-            plan.active, plan.nbr)
+            plan.active, plan.nbr, dilation)
     return out.to(x.dtype)
 
 
