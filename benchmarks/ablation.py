@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--work-dir', default=defaults.work_dir,
                    help='checkpoints and logs of every trained model')
     p.add_argument('--out', type=Path, default=RESULTS, help='results JSON')
+    p.add_argument('--time-limit', type=float, default=None, metavar='MINUTES',
+                   help='start no (seed, task) block that would end after this many minutes')
     return p
 
 
@@ -89,11 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         save_results(dict(header, **results, partial=True,
                           elapsed_s=time.perf_counter() - start), args.out)
 
-    results = run_ablation(settings, log=lambda m: print(m, flush=True), on_result=checkpoint)
+    limit = None if args.time_limit is None else 60 * args.time_limit
+    results = run_ablation(settings, log=lambda m: print(m, flush=True), on_result=checkpoint,
+                           time_limit_s=limit)
     results = dict(header, **results, partial=False, elapsed_s=time.perf_counter() - start,
                    summary=summarise(results))
     save_results(results, args.out)
     print(ablation_table(results['summary']))
+    for item in results['not_run']:
+        print(f"not run: {item['task']} seed {item['seed']} ({item['reason']})")
     print(f"total {results['elapsed_s']:.0f} s; wrote {args.out}")
     return 0
 

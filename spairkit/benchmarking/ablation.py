@@ -43,9 +43,9 @@ class AblationSettings:
 
     tasks: tuple[str, ...] = ('rain_streak', 'raindrop')
     rungs: tuple[str, ...] = RUNG_NAMES
-    seeds: tuple[int, ...] = (0,)
-    netl_iters: int = 300
-    netr_iters: int = 400
+    seeds: tuple[int, ...] = (0, 1)
+    netl_iters: int = 200
+    netr_iters: int = 300
     batch_size: int = 8
     crop_size: int = 48
     patch_size: int = 64
@@ -178,11 +178,15 @@ def train_rung(name: str, task: str, settings: AblationSettings, seed: int,
 
 
 def run_ablation(settings: AblationSettings, log: Callable[[str], None] = print,
-                 on_result: Callable[[dict], None] | None = None) -> dict:
-    """Every task: Net_L once, then every seed x rung. Returns the results dict.
+                 on_result: Callable[[dict], None] | None = None,
+                 time_limit_s: float | None = None) -> dict:
+    """Seed by seed, task by task: the task's Net_L (once), then every rung.
 
-    ``on_result`` is called with the results so far after every trained model, so a
-    long run can save partial results.
+    Blocks run seed-major (seed 0 of every task first), so a run that must stop early
+    still holds complete ladders. With ``time_limit_s``, a (seed, task) block is not
+    started when the previous block's duration says it would end past the limit; it is
+    listed under ``not_run`` with the reason. ``on_result`` is called with the results
+    so far after every trained model, so a long run can save partial results.
     """
     for task in settings.tasks:
         if task not in TASKS:
@@ -190,18 +194,32 @@ def run_ablation(settings: AblationSettings, log: Callable[[str], None] = print,
     for name in settings.rungs:
         rung(name)
     root = Path(settings.work_dir)
-    results: dict = {'settings': settings.to_dict(), 'localizers': {}, 'runs': []}
-    for task in settings.tasks:
-        log(f'[{task}] training the shared Net_L ({settings.netl_iters} iterations)')
-        netl = train_localizer(task, settings, root / task / 'netl')
-        results['localizers'][task] = netl
-        log(f"[{task}] Net_L done in {netl['train_s']:.0f} s: {netl['metrics']}")
-        if on_result:
-            on_result(results)
-        for seed in settings.seeds:
+    results: dict = {'settings': settings.to_dict(), 'localizers': {}, 'runs': [],
+                     'not_run': []}
+    start = time.perf_counter()
+    last_block_s = None
+    for seed in settings.seeds:
+        for task in settings.tasks:
+            elapsed = time.perf_counter() - start
+            if (time_limit_s is not None and last_block_s is not None
+                    and elapsed + last_block_s > time_limit_s):
+                reason = (f'time limit: {elapsed:.0f} s used, the last block took '
+                          f'{last_block_s:.0f} s, limit {time_limit_s:.0f} s')
+                results['not_run'].append({'task': task, 'seed': seed, 'reason': reason})
+                log(f'[{task}] seed {seed}: not run ({reason})')
+                continue
+            block_start = time.perf_counter()
+            if task not in results['localizers']:
+                log(f'[{task}] training the shared Net_L ({settings.netl_iters} iterations)')
+                netl = train_localizer(task, settings, root / task / 'netl')
+                results['localizers'][task] = netl
+                log(f"[{task}] Net_L done in {netl['train_s']:.0f} s: {netl['metrics']}")
+                if on_result:
+                    on_result(results)
+            netl_checkpoint = results['localizers'][task]['checkpoint']
             for name in settings.rungs:
                 log(f'[{task}] seed {seed}: training {name} ({settings.netr_iters} iterations)')
-                run = train_rung(name, task, settings, seed, netl['checkpoint'],
+                run = train_rung(name, task, settings, seed, netl_checkpoint,
                                  root / task / f'seed{seed}' / name)
                 results['runs'].append(run)
                 m = run['metrics']
@@ -210,6 +228,7 @@ def run_ablation(settings: AblationSettings, log: Callable[[str], None] = print,
                     f"{run['train_s']:.0f} s")
                 if on_result:
                     on_result(results)
+            last_block_s = time.perf_counter() - block_start
     return results
 
 

@@ -58,12 +58,16 @@ def test_ladder_rungs_differ_only_in_the_blocks_table6_adds():
 @pytest.mark.slow
 def test_ablation_quick_runs_end_to_end(tmp_path):
     out = tmp_path / 'ablation.json'
-    result = _run('--quick', '--tasks', 'rain_streak', '--out', str(out),
-                  '--work-dir', str(tmp_path / 'work'), '--threads', '1')
+    # Two seeds and no time: the seed-0 block always runs, the seed-1 block must not.
+    result = _run('--quick', '--tasks', 'rain_streak', '--seeds', '0', '1', '--time-limit',
+                  '0', '--out', str(out), '--work-dir', str(tmp_path / 'work'),
+                  '--threads', '1')
     assert result.returncode == 0, result.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data['partial'] is False and data['quick'] is True
     assert data['settings']['netr_iters'] == 2
+    assert [(r['task'], r['seed']) for r in data['not_run']] == [('rain_streak', 1)]
+    assert 'not run: rain_streak seed 1 (time limit' in result.stdout
     assert [r['rung'] for r in data['runs']] == list(RUNG_NAMES)
     netl = data['localizers']['rain_streak']
     assert Path(netl['checkpoint']).is_file()

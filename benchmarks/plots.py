@@ -1,0 +1,188 @@
+"""Figures for docs/benchmarks.md from benchmarks/results/{model,ablation}.json.
+
+    python benchmarks/plots.py            # writes docs/img/*.png
+
+* ``model_time_vs_density.png``  Net_R latency vs degraded fraction, SPAIR per operator
+  backend against Net1, one panel per image size (the headline figure);
+* ``model_time_vs_resolution.png``  latency vs image side at a few densities;
+* ``ablation_psnr.png``  held-out PSNR per ladder step, per task (seed mean and spread);
+* ``ablation_regions.png``  PSNR on degraded and on clean pixels per ladder step.
+
+A figure whose results file is missing is not drawn, and the script says so.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / 'benchmarks' / 'results'
+IMG = ROOT / 'docs' / 'img'
+BACKEND_STYLE = {'cpp': ('tab:blue', 'o', 'SPAIR, compiled C++ ops'),
+                 'cuda': ('tab:purple', 'D', 'SPAIR, compiled CUDA ops'),
+                 'torch': ('tab:orange', 's', 'SPAIR, PyTorch reference ops')}
+
+
+def _subtitle(data: dict) -> str:
+    m = data['machine']
+    return f"{m['cpu']}, {m['torch_threads']} threads, torch {m['torch']}, {m['date_utc']} UTC"
+
+
+def plot_time_vs_density(model: dict, out: Path) -> None:
+    rows = model['latency']
+    sizes = sorted({r['size'] for r in rows})
+    fig, axes = plt.subplots(1, len(sizes), figsize=(4.6 * len(sizes), 3.8), squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        for backend, (colour, marker, label) in BACKEND_STYLE.items():
+            pts = sorted((r['density'], r['median_s']) for r in rows
+                         if r['model'] == 'SPAIR' and r['size'] == size
+                         and r['backend'] == backend and r['median_s'] is not None)
+            if pts:
+                ax.plot([100 * d for d, _ in pts], [1e3 * t for _, t in pts], marker=marker,
+                        color=colour, label=label)
+            skipped = [r for r in rows if r['model'] == 'SPAIR' and r['size'] == size
+                       and r['backend'] == backend and r['median_s'] is None]
+            if skipped:
+                ax.text(0.02, 0.97, f'{backend}: {len(skipped)} densities skipped (too slow)',
+                        transform=ax.transAxes, va='top', fontsize=7, color=colour)
+        net1 = [r['median_s'] for r in rows if r['model'] == 'Net1' and r['size'] == size]
+        if net1:
+            ax.axhline(1e3 * net1[0], color='black', ls='--', label='Net1 (dense, static)')
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        ax.set_xlabel('degraded pixels (%)')
+        ax.set_ylabel('Net_R latency (ms)')
+        ax.set_title(f'{size}x{size}')
+        ax.grid(True, which='both', alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle('Inference time vs degraded fraction (forced masks): ' + _subtitle(model),
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_time_vs_resolution(model: dict, out: Path, densities=(0.05, 0.25, 1.0)) -> None:
+    rows = model['latency']
+    fig, ax = plt.subplots(figsize=(6.2, 4.2))
+    styles = ['-', '-.', ':']
+    for backend, (colour, marker, label) in BACKEND_STYLE.items():
+        for density, ls in zip(densities, styles):
+            pts = sorted((r['size'], r['median_s']) for r in rows
+                         if r['model'] == 'SPAIR' and r['backend'] == backend
+                         and r['density'] == density and r['median_s'] is not None)
+            if pts:
+                ax.plot([s for s, _ in pts], [1e3 * t for _, t in pts], marker=marker,
+                        ls=ls, color=colour, label=f'{label}, {100 * density:g}%')
+    pts = sorted((r['size'], r['median_s']) for r in rows if r['model'] == 'Net1')
+    if pts:
+        ax.plot([s for s, _ in pts], [1e3 * t for _, t in pts], 'k--', marker='^',
+                label='Net1 (any density)')
+    ax.set_xscale('log', base=2)
+    ax.set_yscale('log')
+    ax.set_xlabel('image side (pixels)')
+    ax.set_ylabel('Net_R latency (ms)')
+    ax.grid(True, which='both', alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title('Inference time vs resolution\n' + _subtitle(model), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _summary_by_task(ablation: dict) -> dict:
+    tasks: dict = {}
+    for row in ablation['summary']:
+        tasks.setdefault(row['task'], []).append(row)
+    return tasks
+
+
+def plot_ablation_psnr(ablation: dict, out: Path) -> None:
+    tasks = _summary_by_task(ablation)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8), squeeze=False)
+    for ax, (task, rows) in zip(axes[0], tasks.items()):
+        names = [r['rung'] for r in rows]
+        means = [r['PSNR'] for r in rows]
+        errs = [r.get('PSNR_std') or 0.0 for r in rows]
+        ax.errorbar(range(len(rows)), means, yerr=errs, marker='o', capsize=4,
+                    color='tab:blue', label='restored (mean ± std over seeds)')
+        ax.axhline(rows[0]['input_PSNR'], color='grey', ls=':', label='input')
+        for run in ablation['runs']:
+            if run['task'] == task and run['rung'] in names:
+                ax.plot(names.index(run['rung']), run['metrics']['PSNR'], 'x', color='k',
+                        ms=5, alpha=0.6)
+        ax.set_xticks(range(len(rows)), names)
+        ax.set_ylabel('held-out PSNR, Y (dB)')
+        seeds = len(rows[0]['seeds'])
+        ax.set_title(f'{task} ({seeds} seed{"s" if seeds > 1 else ""}; x = one seed)')
+        ax.grid(True, alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle('Table 6 ladder under one fixed CPU budget: ' + _subtitle(ablation),
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_ablation_regions(ablation: dict, out: Path) -> None:
+    tasks = _summary_by_task(ablation)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8), squeeze=False)
+    for ax, (task, rows) in zip(axes[0], tasks.items()):
+        x = range(len(rows))
+        for key, colour, label in (('PSNR_degraded', 'tab:red', 'degraded pixels'),
+                                   ('PSNR_clean', 'tab:green', 'clean pixels')):
+            ax.errorbar(x, [r[key] for r in rows],
+                        yerr=[r.get(f'{key}_std') or 0.0 for r in rows], marker='o',
+                        capsize=4, color=colour, label=f'{label}, restored')
+            ax.axhline(rows[0][f'input_{key}'], color=colour, ls=':',
+                       label=f'{label}, input')
+        ax.set_xticks(list(x), [r['rung'] for r in rows])
+        ax.set_ylabel('held-out PSNR, Y (dB)')
+        ax.set_title(task)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle('PSNR on degraded vs clean pixels: ' + _subtitle(ablation), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description='draw the benchmark figures')
+    p.add_argument('--results', type=Path, default=RESULTS)
+    p.add_argument('--out', type=Path, default=IMG)
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    drawn = 0
+    model_json = args.results / 'model.json'
+    if model_json.is_file():
+        model = json.loads(model_json.read_text())
+        plot_time_vs_density(model, args.out / 'model_time_vs_density.png')
+        plot_time_vs_resolution(model, args.out / 'model_time_vs_resolution.png')
+        drawn += 2
+    else:
+        print(f'no {model_json}: model figures not drawn (run benchmarks/model.py)')
+    ablation_json = args.results / 'ablation.json'
+    if ablation_json.is_file():
+        ablation = json.loads(ablation_json.read_text())
+        if ablation.get('summary'):
+            plot_ablation_psnr(ablation, args.out / 'ablation_psnr.png')
+            plot_ablation_regions(ablation, args.out / 'ablation_regions.png')
+            drawn += 2
+        else:
+            print(f'{ablation_json} has no summary (partial run): ablation figures not drawn')
+    else:
+        print(f'no {ablation_json}: ablation figures not drawn (run benchmarks/ablation.py)')
+    print(f'{drawn} figures written to {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
