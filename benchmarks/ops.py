@@ -243,8 +243,12 @@ def bench_cca(b: Bench, size: int, c: int, masks, densities, budget: float,
 
 
 def run(quick: bool = False, device: str = 'cpu', sizes=None, channels=None, masks=None,
-        densities=None, budget: float | None = None, log=print) -> Bench:
-    """Run the sweep (or the quick subset) and return the measurements."""
+        densities=None, budget: float | None = None, log=print,
+        configs: list[tuple[int, int]] | None = None) -> Bench:
+    """Run the sweep (or the quick subset) and return the measurements.
+
+    ``configs`` lists (size, channels) pairs to run instead of sizes x channels.
+    """
     cfg = dict(QUICK if quick else FULL)
     for key, value in (('sizes', sizes), ('channels', channels), ('masks', masks),
                        ('densities', densities)):
@@ -261,13 +265,13 @@ def run(quick: bool = False, device: str = 'cpu', sizes=None, channels=None, mas
         limit = torch.cuda.get_device_properties(0).total_memory / 3
     else:
         limit = 0.25 * os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
-    for size in cfg['sizes']:
-        for c in cfg['channels']:
-            log(f'sparse_conv2d  {size}x{size} C={c} ...')
-            bench_conv(b, size, c, cfg['masks'], cfg['densities'], budget)
-            log(f'criss-cross    {size}x{size} C={c} ...')
-            cca_densities = [d for d in cfg['densities'] if d < 1.0] or cfg['densities']
-            bench_cca(b, size, c, cfg['masks'], cca_densities, budget, limit)
+    pairs = configs or [(size, c) for size in cfg['sizes'] for c in cfg['channels']]
+    for size, c in pairs:
+        log(f'sparse_conv2d  {size}x{size} C={c} ...')
+        bench_conv(b, size, c, cfg['masks'], cfg['densities'], budget)
+        log(f'criss-cross    {size}x{size} C={c} ...')
+        cca_densities = [d for d in cfg['densities'] if d < 1.0] or cfg['densities']
+        bench_cca(b, size, c, cfg['masks'], cca_densities, budget, limit)
     b.seconds = time.perf_counter() - start
     return b
 
@@ -423,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--channels', type=int, nargs='+')
     parser.add_argument('--masks', nargs='+', choices=('blob', 'streak', 'random'))
     parser.add_argument('--densities', type=float, nargs='+')
+    parser.add_argument('--configs', nargs='+', metavar='SIZExC',
+                        help='(size, channels) pairs such as 256x64 512x64, instead of the '
+                             'product of --sizes and --channels')
     parser.add_argument('--budget', type=float, help='seconds of repetitions per timing')
     parser.add_argument('--threads', type=int,
                         help='torch CPU threads (default: torch\'s choice); 1 gives stable '
@@ -438,8 +445,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads < 1:
             parser.error('--threads must be >= 1')
         torch.set_num_threads(args.threads)
+    configs = None
+    if args.configs:
+        try:
+            configs = [tuple(int(v) for v in item.lower().split('x')) for item in args.configs]
+        except ValueError:
+            parser.error(f'--configs takes SIZExC pairs such as 256x64, got {args.configs}')
+        if any(len(pair) != 2 for pair in configs):
+            parser.error(f'--configs takes SIZExC pairs such as 256x64, got {args.configs}')
     b = run(args.quick, args.device, args.sizes, args.channels, args.masks, args.densities,
-            args.budget, log=lambda s: print(s, file=sys.stderr, flush=True))
+            args.budget, log=lambda s: print(s, file=sys.stderr, flush=True), configs=configs)
     command = 'python benchmarks/ops.py ' + ' '.join(argv if argv is not None else sys.argv[1:])
     text = render_markdown(b, command.strip())
     print(text)
