@@ -44,14 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--sizes', type=int, nargs='+', default=[256, 512, 1024])
     p.add_argument('--densities', type=float, nargs='+',
                    default=[0.02, 0.05, 0.1, 0.25, 0.5, 1.0])
-    p.add_argument('--memory-densities', type=float, nargs='*', default=[0.05, 0.25, 1.0],
+    p.add_argument('--memory-densities', type=float, nargs='*', default=[0.05, 1.0],
                    help='densities whose peak memory is measured (none: skip memory)')
     p.add_argument('--backends', nargs='+', default=None,
                    help='operator backends (default: all available)')
     p.add_argument('--reps', type=int, default=3)
-    p.add_argument('--budget', type=float, default=20.0,
+    p.add_argument('--budget', type=float, default=15.0,
                    help='seconds per configuration after which no new repetition starts')
-    p.add_argument('--skip-over', type=float, default=90.0,
+    p.add_argument('--skip-over', type=float, default=60.0,
                    help='skip configurations estimated to take longer per call (seconds)')
     p.add_argument('--small', action='store_true',
                    help='the ablation\'s CPU-sized widths instead of the library configs')

@@ -1,0 +1,75 @@
+"""benchmarks/model.py pieces (fresh-process peak memory) and benchmarks/plots.py figures."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from spairkit.benchmarking.peak_memory import measure_peak_rss
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f'bench_{name}', REPO / 'benchmarks'
+                                                  / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_peak_memory_worker_reports_rss_of_a_fresh_process():
+    result = measure_peak_rss('SPAIR', 24, 0.5, 'torch', small=True, threads=1)
+    assert set(result) == {'baseline_mb', 'peak_mb', 'forward_mb'}
+    assert result['peak_mb'] >= result['baseline_mb'] > 50  # python + torch alone
+    assert result['forward_mb'] == pytest.approx(result['peak_mb'] - result['baseline_mb'])
+
+
+def test_peak_memory_worker_failure_is_reported():
+    with pytest.raises(RuntimeError, match='peak-memory worker failed'):
+        measure_peak_rss('Net9', 16, 0.5, 'torch', small=True)
+
+
+def _fake_results(tmp_path: Path) -> Path:
+    machine = {'cpu': 'test cpu', 'torch_threads': 1, 'torch': 'x', 'date_utc': 'today'}
+    latency = [dict(model='Net1', size=s, density=None, backend='n/a', median_s=0.01 * s,
+                    min_s=0.01, reps=1, note='') for s in (32, 64)]
+    latency += [dict(model='SPAIR', size=s, density=d, backend=b, median_s=0.001 * s * d,
+                     min_s=0.001, reps=1, note='') for s in (32, 64) for d in (0.05, 1.0)
+                for b in ('cpp', 'torch')]
+    latency.append(dict(model='SPAIR', size=64, density=0.25, backend='torch', median_s=None,
+                        min_s=None, reps=0, note='skipped: estimated 999 s per call'))
+    summary = [dict(task='rain_streak', rung=r, seeds=[0, 1], netr_params=1000, infer_s=0.1,
+                    train_s=1.0, PSNR=30 + i, PSNR_std=0.2, PSNR_degraded=20 + i,
+                    PSNR_degraded_std=0.1, PSNR_clean=40.0, PSNR_clean_std=None,
+                    input_PSNR=25.0, input_PSNR_degraded=15.0, input_PSNR_clean=99.0)
+               for i, r in enumerate(['Net1', 'SPAIR'])]
+    runs = [dict(task='rain_streak', rung=r['rung'], seed=s, metrics={'PSNR': r['PSNR']})
+            for r in summary for s in (0, 1)]
+    results = tmp_path / 'results'
+    results.mkdir()
+    (results / 'model.json').write_text(json.dumps({'machine': machine, 'latency': latency}))
+    (results / 'ablation.json').write_text(json.dumps(
+        {'machine': machine, 'summary': summary, 'runs': runs}))
+    return results
+
+
+def test_plots_draws_all_four_figures(tmp_path):
+    plots = _load_script('plots')
+    out = tmp_path / 'img'
+    assert plots.main(['--results', str(_fake_results(tmp_path)), '--out', str(out)]) == 0
+    names = sorted(p.name for p in out.glob('*.png'))
+    assert names == ['ablation_psnr.png', 'ablation_regions.png', 'model_time_vs_density.png',
+                     'model_time_vs_resolution.png']
+    assert all((out / n).stat().st_size > 5000 for n in names)
+
+
+def test_plots_says_which_figures_it_could_not_draw(tmp_path, capsys):
+    plots = _load_script('plots')
+    (tmp_path / 'empty').mkdir()
+    assert plots.main(['--results', str(tmp_path / 'empty'), '--out', str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert 'model figures not drawn' in out and 'ablation figures not drawn' in out
+    assert '0 figures written' in out
