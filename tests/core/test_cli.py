@@ -43,7 +43,7 @@ def test_unknown_type_names_registry_and_closest(cli, toy_env, tmp_path):
 def test_unknown_argument_names_component_and_key(cli, toy_env, tmp_path):
     result = cli('train', TOY, '--work-dir', tmp_path, '--cfg-options', 'model.widht=3',
                  env=toy_env)
-    _one_line_error(result, "'ToyRestorer'", "'widht'")
+    _one_line_error(result, 'ToyRestorer', "'widht'")
 
 
 def test_bad_cfg_options_pair(cli, tmp_path):
