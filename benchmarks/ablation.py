@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--heldout', type=int, default=defaults.heldout_samples,
                    help='number of held-out images')
     p.add_argument('--heldout-size', type=int, default=defaults.heldout_size)
-    p.add_argument('--threads', type=int, default=2, help='torch CPU threads')
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch CPU threads (1: on a shared 2-core machine, two threads '
+                        'per process stall each other and the timings swing 5-20x)')
     p.add_argument('--work-dir', default=defaults.work_dir,
                    help='checkpoints and logs of every trained model')
     p.add_argument('--out', type=Path, default=RESULTS, help='results JSON')

@@ -154,10 +154,42 @@ def plot_ablation_regions(ablation: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def latency_pivot(model: dict) -> str:
+    """Markdown: one row per density, one column per size x backend (Net_R ms)."""
+    from spairkit.benchmarking.tables import format_ms, markdown_table
+
+    rows = model['latency']
+    sizes = sorted({r['size'] for r in rows})
+    backends = [b for b in BACKEND_STYLE if any(r['backend'] == b for r in rows)]
+    cols = [(s, b) for s in sizes for b in backends]
+    header = ['net, degraded'] + [f'{s}² {b}' for s, b in cols]
+    table = []
+    net1 = {r['size']: r['median_s'] for r in rows if r['model'] == 'Net1'}
+    table.append(['Net1 (any)'] + [format_ms(net1.get(s)) for s, _ in cols])
+    for density in sorted({r['density'] for r in rows if r['model'] == 'SPAIR'}):
+        cells = []
+        for s, b in cols:
+            hit = [r for r in rows if r['model'] == 'SPAIR' and r['size'] == s
+                   and r['backend'] == b and r['density'] == density]
+            if not hit:
+                cells.append('-')
+            elif hit[0]['median_s'] is None:
+                cells.append('skipped')
+            else:
+                cells.append(format_ms(hit[0]['median_s']))
+        table.append([f'SPAIR, {100 * density:g}%'] + cells)
+    netl = {r['size']: r['median_s'] for r in rows if r['model'] == 'Net_L'}
+    if netl:
+        table.append(['(Net_L, any)'] + [format_ms(netl.get(s)) for s, _ in cols])
+    return markdown_table(header, table)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description='draw the benchmark figures')
     p.add_argument('--results', type=Path, default=RESULTS)
     p.add_argument('--out', type=Path, default=IMG)
+    p.add_argument('--markdown', action='store_true',
+                   help='also print the results as Markdown tables (for docs/benchmarks.md)')
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     drawn = 0
@@ -167,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         plot_time_vs_density(model, args.out / 'model_time_vs_density.png')
         plot_time_vs_resolution(model, args.out / 'model_time_vs_resolution.png')
         drawn += 2
+        if args.markdown:
+            print(latency_pivot(model) + '\n')
     else:
         print(f'no {model_json}: model figures not drawn (run benchmarks/model.py)')
     ablation_json = args.results / 'ablation.json'
@@ -176,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
             plot_ablation_psnr(ablation, args.out / 'ablation_psnr.png')
             plot_ablation_regions(ablation, args.out / 'ablation_regions.png')
             drawn += 2
+            if args.markdown:
+                from spairkit.benchmarking.ablation import ablation_table
+                print(ablation_table(ablation['summary']) + '\n')
         else:
             print(f'{ablation_json} has no summary (partial run): ablation figures not drawn')
     else:

@@ -44,8 +44,8 @@ class AblationSettings:
     tasks: tuple[str, ...] = ('rain_streak', 'raindrop')
     rungs: tuple[str, ...] = RUNG_NAMES
     seeds: tuple[int, ...] = (0, 1)
-    netl_iters: int = 200
-    netr_iters: int = 300
+    netl_iters: int = 600
+    netr_iters: int = 250
     batch_size: int = 8
     crop_size: int = 48
     patch_size: int = 64

@@ -56,10 +56,14 @@ def _fake_results(tmp_path: Path) -> Path:
     return results
 
 
-def test_plots_draws_all_four_figures(tmp_path):
+def test_plots_draws_all_four_figures_and_prints_tables(tmp_path, capsys):
     plots = _load_script('plots')
     out = tmp_path / 'img'
-    assert plots.main(['--results', str(_fake_results(tmp_path)), '--out', str(out)]) == 0
+    assert plots.main(['--results', str(_fake_results(tmp_path)), '--out', str(out),
+                       '--markdown']) == 0
+    text = capsys.readouterr().out
+    assert '| SPAIR, 5%' in text and 'skipped' in text and '| Net1 (any)' in text
+    assert '| rain_streak | SPAIR' in text and '31.00 ± 0.20' in text
     names = sorted(p.name for p in out.glob('*.png'))
     assert names == ['ablation_psnr.png', 'ablation_regions.png', 'model_time_vs_density.png',
                      'model_time_vs_resolution.png']
