@@ -1,37 +1,12 @@
-# Synthetic 'rain_streak' pairs (rain streaks): RainStreakSynthesizer applied on the fly to random
-# patches of the photographs that ship with scikit-image, so the task trains out of the box
-# without downloads. Training and validation use different photographs ('train' and
-# 'heldout'); sample i of a dataset always uses default_rng([seed, i]).
-# Swap in your own clean photographs with dataset.clean_dir=<folder>.
+# Synthetic 'rain_streak' pairs (rain streaks): RainStreakSynthesizer on random patches of the scikit-image
+# photographs (see synthetic_pairs.py). Swap in your own clean photographs with
+# dataset.clean_dir=<folder>.
+_base_ = ['./synthetic_pairs.py']
 task = 'rain_streak'
-crop_size = 256
 degradation = dict(type='RainStreakSynthesizer')
 
-# The synthesiser already cuts a random crop_size patch (patch_size) before degrading it.
-train_pipeline = [
-    dict(type='PairedFlip', horizontal=0.5, vertical=0.5),
-    dict(type='PackRestorationInputs'),
-]
-test_pipeline = [dict(type='PackRestorationInputs')]
-
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='SynthesizedPairDataset', degradation=degradation, task=task,
-                 num_samples=2000, patch_size=crop_size, split='train', seed=0,
-                 pipeline=train_pipeline),
-)
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='SynthesizedPairDataset', degradation=degradation, task=task,
-                 num_samples=16, patch_size=crop_size, split='heldout', seed=1,
-                 pipeline=test_pipeline, test_mode=True),
-)
+train_dataloader = dict(batch_size=8, dataset=dict(task=task, degradation=degradation))
+val_dataloader = dict(dataset=dict(task=task, degradation=degradation))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='RestorationMetric', protocol='rain13k_y', region_aware=True),
                  dict(type='MaskMetric')]
