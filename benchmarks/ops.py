@@ -222,7 +222,11 @@ def bench_cca(b: Bench, size: int, c: int, masks, densities, budget: float,
     dmask = make_mask('blob', 0.1, size, size).to(dev)
     if dense_bytes <= dense_limit_bytes:
         fn = lambda: dense_masked_cca(q, k, v, dmask, w, scale)  # noqa: E731
-        b.cca_dense[(size, c)] = dict(fwd=t(_no_grad(fn)), fwdbwd=t(_fwd_bwd(fn, leaves, grad)))
+        # Seconds per call, far above any warm-up effect: in --quick mode one call each.
+        slow = (lambda f: time_call(f, dev, min_reps=1, warmup=0, budget_s=0)) if b.quick \
+            else t
+        b.cca_dense[(size, c)] = dict(fwd=slow(_no_grad(fn)),
+                                      fwdbwd=slow(_fwd_bwd(fn, leaves, grad)))
     else:
         b.cca_dense[(size, c)] = dict(fwd=math.nan, fwdbwd=math.nan)
     for kind in masks:
