@@ -88,10 +88,13 @@ class BuildSpec:
 
 
 def find_source_dir() -> Path | None:
-    """The ``cuda_ops`` folder: ``$SPAIRKIT_OPS_SOURCES`` or the repository's own."""
+    """The ``cuda_ops`` sources: ``$SPAIRKIT_OPS_SOURCES``, else the copy a wheel ships
+    as ``spairkit/ops/csrc`` (see ``setup.py``), else the checkout's ``cuda_ops/``
+    (editable install)."""
     override = os.environ.get(SOURCES_ENV)
+    here = Path(__file__).resolve().parent
     candidates = [Path(override)] if override else [
-        Path(__file__).resolve().parents[2] / 'cuda_ops']
+        here / 'csrc', here.parents[1] / 'cuda_ops']
     for path in candidates:
         if (path / 'bindings' / 'module.cpp').is_file():
             return path

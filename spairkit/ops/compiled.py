@@ -199,7 +199,10 @@ class SparsePlan:
 
 
 def _mask_identity(mask: torch.Tensor) -> tuple[int, int]:
-    return (mask.data_ptr(), mask._version)
+    # Inference tensors (made under torch.inference_mode) have no version counter;
+    # they cannot be modified in place outside inference mode either, so the data
+    # pointer alone identifies them.
+    return (mask.data_ptr(), -1 if mask.is_inference() else mask._version)
 
 
 def sparse_plan(mask: torch.Tensor, kernel_size: int = 3, dilation: int = 1) -> SparsePlan:
