@@ -12,6 +12,7 @@ Not part of CI; see docs/benchmarks.md for the command and the numbers::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--work-dir', default=defaults.work_dir,
                    help='checkpoints and logs of every trained model')
     p.add_argument('--out', type=Path, default=RESULTS, help='results JSON')
+    p.add_argument('--netl-pos-weight', type=float, default=None,
+                   help='BCE weight of degraded pixels for Net_L (sparse degradations)')
+    p.add_argument('--summarise', action='store_true',
+                   help='train nothing: add the summary to the (partial) results in --out, '
+                        'e.g. of a run that was stopped, and print the table')
     p.add_argument('--time-limit', type=float, default=None, metavar='MINUTES',
                    help='start no (seed, task) block that would end after this many minutes')
     return p
@@ -68,13 +74,30 @@ def settings_from(args: argparse.Namespace) -> AblationSettings:
         seeds=tuple(args.seeds), netl_iters=args.netl_iters, netr_iters=args.netr_iters,
         batch_size=args.batch_size, crop_size=args.crop_size,
         heldout_samples=args.heldout, heldout_size=args.heldout_size,
-        work_dir=args.work_dir)
+        work_dir=args.work_dir, netl_pos_weight=args.netl_pos_weight)
     if args.quick:
         settings.netl_iters = settings.netr_iters = 2
         settings.batch_size, settings.crop_size, settings.patch_size = 2, 16, 24
         settings.heldout_samples, settings.heldout_size = 1, 32
         settings.train_samples, settings.timing_reps = 16, 1
     return settings
+
+
+def summarise_file(path: Path) -> int:
+    """Summarise the runs already in ``path`` (a run that was stopped keeps its runs)."""
+    if not path.is_file():
+        print(f'ablation: error: no results file {path}', file=sys.stderr)
+        return 2
+    results = json.loads(path.read_text())
+    if not results.get('runs'):
+        print(f'ablation: error: {path} holds no finished run', file=sys.stderr)
+        return 2
+    results['summary'] = summarise(results)
+    save_results(results, path)
+    print(ablation_table(results['summary']))
+    for item in results.get('not_run', []):
+        print(f"not run: {item['task']} seed {item['seed']} ({item['reason']})")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f'ablation: error: {exc}', file=sys.stderr)
         return 2
+    if args.summarise:
+        return summarise_file(args.out)
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     header = {'machine': machine_info(), 'command': 'python benchmarks/ablation.py '

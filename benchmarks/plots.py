@@ -5,8 +5,9 @@
 * ``model_time_vs_density.png``  Net_R latency vs degraded fraction, SPAIR per operator
   backend against Net1, one panel per image size (the headline figure);
 * ``model_time_vs_resolution.png``  latency vs image side at a few densities;
-* ``ablation_psnr.png``  held-out PSNR per ladder step, per task (seed mean and spread);
-* ``ablation_regions.png``  PSNR on degraded and on clean pixels per ladder step.
+* ``<run>_psnr.png``  held-out PSNR per ladder step, per task (seed mean and spread),
+  for every ``results/ablation*.json`` (``<run>`` is the file's stem);
+* ``<run>_regions.png``  PSNR on degraded and on clean pixels per ladder step.
 
 A figure whose results file is missing is not drawn, and the script says so.
 """
@@ -203,20 +204,22 @@ def main(argv: list[str] | None = None) -> int:
             print(latency_pivot(model) + '\n')
     else:
         print(f'no {model_json}: model figures not drawn (run benchmarks/model.py)')
-    ablation_json = args.results / 'ablation.json'
-    if ablation_json.is_file():
-        ablation = json.loads(ablation_json.read_text())
-        if ablation.get('summary'):
-            plot_ablation_psnr(ablation, args.out / 'ablation_psnr.png')
-            plot_ablation_regions(ablation, args.out / 'ablation_regions.png')
-            drawn += 2
-            if args.markdown:
-                from spairkit.benchmarking.ablation import ablation_table
-                print(ablation_table(ablation['summary']) + '\n')
-        else:
-            print(f'{ablation_json} has no summary (partial run): ablation figures not drawn')
-    else:
-        print(f'no {ablation_json}: ablation figures not drawn (run benchmarks/ablation.py)')
+    ablation_files = sorted(args.results.glob('ablation*.json'))
+    if not ablation_files:
+        print(f'no {args.results}/ablation*.json: ablation figures not drawn '
+              '(run benchmarks/ablation.py)')
+    for path in ablation_files:  # one pair of figures per ablation run (file stem)
+        ablation = json.loads(path.read_text())
+        if not ablation.get('summary'):
+            print(f'{path} has no summary (partial run; see ablation.py --summarise): '
+                  'its figures are not drawn')
+            continue
+        plot_ablation_psnr(ablation, args.out / f'{path.stem}_psnr.png')
+        plot_ablation_regions(ablation, args.out / f'{path.stem}_regions.png')
+        drawn += 2
+        if args.markdown:
+            from spairkit.benchmarking.ablation import ablation_table
+            print(f'{path.name}:\n' + ablation_table(ablation['summary']) + '\n')
     print(f'{drawn} figures written to {args.out}')
     return 0
 

@@ -53,6 +53,7 @@ class AblationSettings:
     heldout_samples: int = 8
     heldout_size: int = 128
     lr: float = 2e-3
+    netl_pos_weight: float | None = None
     timing_reps: int = 3
     work_dir: str = 'work_dirs/ablation'
 
@@ -110,6 +111,7 @@ def localizer_config(task: str, settings: AblationSettings, work_dir: Path):
     """Net_L of ``task`` at the ablation's width and budget (seed 0, shared by all rungs)."""
     cfg = load_config(LOCALIZER_CONFIG)
     cfg.model.netl = dict(cfg.model.netl, **SMALL_NETL)
+    cfg.model.pos_weight = settings.netl_pos_weight
     _data_cfgs(cfg, task, settings, seed=0)
     _schedule_cfgs(cfg, settings.netl_iters, settings, seed=0, work_dir=work_dir)
     return cfg
