@@ -4,7 +4,7 @@ nvcc compiles each ``.cu`` launcher to an object file against this torch's heade
 with the flags torch's cpp_extension uses, and the binding files are compiled with
 the CUDA dispatch switched on, so CUDA code that does not compile fails CI even on
 machines without a GPU. Skipped where nvcc is not installed. One compiler call per
-file; marked ``slow`` (deselect with ``-m 'not slow'``).
+file, all started together; marked ``slow`` (deselect with ``-m 'not slow'``).
 """
 from __future__ import annotations
 
@@ -54,24 +54,49 @@ def test_there_are_cuda_sources():
     assert {p.name for p in CU_FILES} >= {'sparse_conv_cuda.cu', 'criss_cross_cuda.cu'}
 
 
+def _nvcc_command(source: Path, out_dir: Path) -> list[str]:
+    return [NVCC, '-c', '-std=c++20', '-O1', *cpp_extension.COMMON_NVCC_FLAGS,
+            '-DSPAIRKIT_WITH_CUDA', '-DTORCH_EXTENSION_NAME=spairkit_ops_compile_test',
+            '-Xcompiler', '-fPIC', *_include_flags(), str(source),
+            '-o', str(out_dir / (source.stem + '.o'))]
+
+
+def _cxx_command(source: Path) -> list[str]:
+    return [os.environ.get('CXX', 'c++'), '-fsyntax-only', '-std=c++20',
+            '-DSPAIRKIT_WITH_CUDA', '-DTORCH_EXTENSION_NAME=spairkit_ops_compile_test',
+            *_include_flags(), str(source)]
+
+
+@pytest.fixture(scope='module')
+def compiled(tmp_path_factory):
+    """Every compiler call started at once (they are independent and each spends most
+    of its time parsing torch's headers), then waited for: source name -> result."""
+    out_dir = tmp_path_factory.mktemp('cuda_objects')
+    jobs = {src.name: _nvcc_command(src, out_dir) for src in CU_FILES}
+    if shutil.which(os.environ.get('CXX', 'c++')):
+        jobs.update({src.name: _cxx_command(src) for src in BINDINGS})
+    env = {**os.environ, 'LC_ALL': 'C'}
+    procs = {name: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, env=env) for name, cmd in jobs.items()}
+    results = {}
+    for name, proc in procs.items():
+        _, err = proc.communicate(timeout=900)
+        results[name] = (proc.returncode, err)
+    return out_dir, results
+
+
 @pytest.mark.parametrize('source', CU_FILES, ids=lambda p: p.name)
-def test_cu_file_compiles_with_nvcc(source, tmp_path):
-    cmd = [NVCC, '-c', '-std=c++20', '-O1', *cpp_extension.COMMON_NVCC_FLAGS,
-           '-DSPAIRKIT_WITH_CUDA', '-DTORCH_EXTENSION_NAME=spairkit_ops_compile_test',
-           '-Xcompiler', '-fPIC', *_include_flags(), str(source),
-           '-o', str(tmp_path / (source.stem + '.o'))]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                            env={**os.environ, 'LC_ALL': 'C'})
-    assert result.returncode == 0, f'{source.name} does not compile:\n{result.stderr[-6000:]}'
-    assert (tmp_path / (source.stem + '.o')).stat().st_size > 0
+def test_cu_file_compiles_with_nvcc(source, compiled):
+    out_dir, results = compiled
+    code, err = results[source.name]
+    assert code == 0, f'{source.name} does not compile:\n{err[-6000:]}'
+    assert (out_dir / (source.stem + '.o')).stat().st_size > 0
 
 
 @pytest.mark.parametrize('source', BINDINGS, ids=lambda p: p.name)
-def test_bindings_compile_with_cuda_dispatch(source):
-    cxx = os.environ.get('CXX', 'c++')
-    if shutil.which(cxx) is None:
+def test_bindings_compile_with_cuda_dispatch(source, compiled):
+    _, results = compiled
+    if source.name not in results:
         pytest.skip('no C++ compiler')
-    cmd = [cxx, '-fsyntax-only', '-std=c++20', '-DSPAIRKIT_WITH_CUDA',
-           '-DTORCH_EXTENSION_NAME=spairkit_ops_compile_test', *_include_flags(), str(source)]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f'{source.name} does not compile:\n{result.stderr[-6000:]}'
+    code, err = results[source.name]
+    assert code == 0, f'{source.name} does not compile:\n{err[-6000:]}'
