@@ -277,11 +277,11 @@ def parse_names(text: str, allowed: Sequence[str], what: str) -> tuple[str, ...]
     return names
 
 
-def _pm(row: dict, key: str, digits: int) -> str:
+def _pm(row: dict, key: str, digits: int, spread: bool = True) -> str:
     value = row.get(key)
     if value is None:
         return '-'
-    std = row.get(f'{key}_std')
+    std = row.get(f'{key}_std') if spread else None
     return f'{value:.{digits}f}' + (f' ± {std:.{digits}f}' if std is not None else '')
 
 
@@ -293,9 +293,11 @@ def ablation_table(rows: Sequence[dict]) -> str:
     for task in dict.fromkeys(r['task'] for r in rows):
         task_rows = [r for r in rows if r['task'] == task]
         first = task_rows[0]
-        table.append([task, 'input (no restoration)', '-', _pm(first, 'input_PSNR', 2),
-                      _pm(first, 'input_SSIM', 4), _pm(first, 'input_PSNR_degraded', 2),
-                      _pm(first, 'input_PSNR_clean', 2), '-', '-'])
+        # The held-out inputs are the same for every seed: no spread to show.
+        table.append([task, 'input (no restoration)', '-',
+                      *(_pm(first, f'input_{k}', d, spread=False) for k, d in (
+                          ('PSNR', 2), ('SSIM', 4), ('PSNR_degraded', 2), ('PSNR_clean', 2))),
+                      '-', '-'])
         for r in task_rows:
             table.append([task, r['rung'], len(r['seeds']), _pm(r, 'PSNR', 2),
                           _pm(r, 'SSIM', 4), _pm(r, 'PSNR_degraded', 2),
