@@ -14,6 +14,7 @@ from spairkit.ops.backend import (
     masked_criss_cross_attention,
     masked_feature_modulation,
     sparse_conv2d,
+    sparse_plan,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     'masked_criss_cross_attention',
     'masked_feature_modulation',
     'sparse_conv2d',
+    'sparse_plan',
 ]

@@ -139,14 +139,31 @@ def _compiled() -> ModuleType:
 
 
 def sparse_conv2d(x: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
-                  bias: torch.Tensor | None = None, dilation: int = 1) -> torch.Tensor:
+                  bias: torch.Tensor | None = None, dilation: int = 1, *,
+                  plan=None) -> torch.Tensor:
     """Submanifold sparse convolution, SPAIR eq. (2); see
-    :func:`spairkit.ops.reference.sparse_conv2d` for the exact definition."""
+    :func:`spairkit.ops.reference.sparse_conv2d` for the exact definition.
+
+    ``plan`` (from :func:`sparse_plan` on the same mask, kernel size and dilation)
+    lets the layers of a block share one active-site index; ``None`` builds it.
+    """
     reference.check_sparse_conv2d_args(x, mask, weight, bias, dilation)
     backend = current_backend(x.device)
     if backend == 'torch':
         return reference.sparse_conv2d(x, mask, weight, bias, dilation)
-    return _compiled().sparse_conv2d(x, mask, weight, bias, dilation)
+    return _compiled().sparse_conv2d(x, mask, weight, bias, dilation, plan=plan)
+
+
+def sparse_plan(mask: torch.Tensor, kernel_size: int = 3, dilation: int = 1):
+    """The active-site index of ``mask`` for the backend that will run, or ``None``.
+
+    Build it once per mask and pass it to every :func:`sparse_conv2d` with that mask,
+    kernel size and dilation. The reference needs no index, so under the ``torch``
+    backend this returns ``None`` (which :func:`sparse_conv2d` accepts).
+    """
+    if current_backend(mask.device) == 'torch':
+        return None
+    return _compiled().sparse_plan(mask, kernel_size, dilation)
 
 
 def masked_criss_cross_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,

@@ -367,15 +367,20 @@ def _fake_compiled(available):
     module.calls = []
     module.is_available = lambda kind: kind in available
 
-    def sparse_conv2d(*args):
-        module.calls.append('sparse_conv2d')
+    def sparse_conv2d(*args, plan=None):
+        module.calls.append('sparse_conv2d' if plan is None else 'sparse_conv2d+plan')
         return reference.sparse_conv2d(*args)
+
+    def sparse_plan(mask, kernel_size, dilation):
+        module.calls.append('sparse_plan')
+        return ('plan', kernel_size, dilation)
 
     def masked_criss_cross_attention(*args):
         module.calls.append('masked_criss_cross_attention')
         return reference.masked_criss_cross_attention(*args)
 
     module.sparse_conv2d = sparse_conv2d
+    module.sparse_plan = sparse_plan
     module.masked_criss_cross_attention = masked_criss_cross_attention
     return module
 
@@ -426,6 +431,21 @@ def test_auto_dispatch_uses_compiled_cpp_and_env_is_read_per_call(monkeypatch):
     monkeypatch.setenv(backend.BACKEND_ENV_VAR, 'cuda')  # not available / not for CPU
     with pytest.raises(backend.BackendUnavailableError, match='cuda'):
         ops.sparse_conv2d(x, mask, w)
+
+
+def test_sparse_plan_is_built_by_the_compiled_backend_and_passed_through(monkeypatch):
+    fake = _fake_compiled({'cpp'})
+    monkeypatch.setitem(sys.modules, 'spairkit.ops.compiled', fake)
+    monkeypatch.delenv(backend.BACKEND_ENV_VAR, raising=False)
+    x, mask, w, _ = _small_inputs()
+    plan = ops.sparse_plan(mask, 3, 1)
+    assert plan == ('plan', 3, 1)
+    ops.sparse_conv2d(x, mask, w, plan=plan)
+    assert fake.calls == ['sparse_plan', 'sparse_conv2d+plan']
+    monkeypatch.setenv(backend.BACKEND_ENV_VAR, 'torch')  # the reference needs no plan
+    assert ops.sparse_plan(mask, 3, 1) is None
+    assert torch.equal(ops.sparse_conv2d(x, mask, w, plan=None),
+                       reference.sparse_conv2d(x, mask, w))
 
 
 def test_forced_backend_must_match_device(monkeypatch):

@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from spairkit.ops import sparse_conv2d
+from spairkit.ops import sparse_conv2d, sparse_plan
 from spairkit.registry import MODELS
 
 from .utils import make_activation
@@ -35,8 +35,9 @@ class SparseConv2d(nn.Module):
             bound = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
             nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return sparse_conv2d(x, mask, self.weight, self.bias, dilation=self.dilation)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, plan=None) -> torch.Tensor:
+        return sparse_conv2d(x, mask, self.weight, self.bias, dilation=self.dilation,
+                             plan=plan)
 
 
 @MODELS.register_module()
@@ -65,7 +66,9 @@ class SparseConvBlock(nn.Module):
         self.fuse = SparseConv2d(channels + num_layers * growth, channels, 1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # One active-site index for the six 3x3 layers (same mask, kernel, dilation).
+        plan = sparse_plan(mask, self.layers[0].weight.shape[-1], self.layers[0].dilation)
         feats = [x]
         for layer in self.layers:
-            feats.append(self.act(layer(torch.cat(feats, dim=1), mask)))
+            feats.append(self.act(layer(torch.cat(feats, dim=1), mask, plan)))
         return x + self.fuse(torch.cat(feats, dim=1), mask)
