@@ -168,3 +168,29 @@ def test_plan_neighbours_point_at_active_sites():
     # site (1,1): its right neighbour (tap 5) is site row 1, the centre (tap 4) itself
     assert plan.nbr[0].tolist() == [-1, -1, -1, -1, 0, 1, -1, -1, -1]
     assert plan.nbr[2].tolist() == [-1, -1, -1, -1, 2, -1, -1, -1, -1]
+
+
+def test_sc_block_on_compiled_backend_shares_one_plan_and_matches_reference(monkeypatch):
+    from mmengine.registry import DefaultScope
+
+    from spairkit.registry import MODELS
+
+    with DefaultScope.overwrite_default_scope('spairkit'):
+        block = MODELS.build(dict(type='SparseConvBlock', channels=6, growth=4)).double()
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(2, 6, 9, 7, generator=gen, dtype=torch.float64, requires_grad=True)
+    mask = _mask('per_image', 2, 9, 7, gen)
+    built = []
+    real_plan = compiled.sparse_plan
+    monkeypatch.setattr(compiled, 'sparse_plan', lambda *a: built.append(a[1:]) or real_plan(*a))
+    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'cpp')
+    out = block(x, mask)
+    out.sum().backward()
+    grad = x.grad.clone()
+    assert built.count((3, 1)) == 1  # one 3x3 plan for the six layers (+ the 1x1 fuse)
+    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'torch')
+    x.grad = None
+    expected = block(x, mask)
+    expected.sum().backward()
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(grad, x.grad)
