@@ -36,6 +36,12 @@ from spairkit.benchmarking.tables import markdown_table
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'model.json'
 MODELS = ('Net1', 'SPAIR')
+MEMORY_METHOD = ('fresh process per configuration; forward_mb = RSS high-water mark (VmHWM, '
+                 'reset after a warm-up forward) minus the RSS before the forward')
+
+
+def argv_of(args: argparse.Namespace) -> list[str] | None:
+    return getattr(args, 'argv', None)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,14 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--backends', nargs='+', default=None,
                    help='operator backends (default: all available)')
     p.add_argument('--reps', type=int, default=3)
-    p.add_argument('--budget', type=float, default=15.0,
+    p.add_argument('--budget', type=float, default=10.0,
                    help='seconds per configuration after which no new repetition starts')
     p.add_argument('--skip-over', type=float, default=60.0,
                    help='skip configurations estimated to take longer per call (seconds)')
     p.add_argument('--small', action='store_true',
                    help='the ablation\'s CPU-sized widths instead of the library configs')
-    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--threads', type=int, default=1,
+                   help='torch CPU threads (1 keeps timings stable on a shared machine)')
     p.add_argument('--out', type=Path, default=RESULTS)
+    p.add_argument('--memory-only', action='store_true',
+                   help='keep the latency rows already in --out and measure memory again')
     return p
 
 
@@ -87,8 +96,32 @@ def memory_table(rows) -> str:
                            'process peak MB', 'note'], table)
 
 
+def remeasure_memory(args: argparse.Namespace) -> int:
+    """Redo the memory rows of an existing results file (its latency rows are kept)."""
+    if not args.out.is_file():
+        print(f'model.py: error: --memory-only needs an existing {args.out}', file=sys.stderr)
+        return 2
+    result = json.loads(args.out.read_text())
+    settings = result['settings']
+    skipped = {(r['model'], r['size'], r['density'], r['backend'])
+               for r in result['latency'] if r['median_s'] is None}
+    backends = settings['backends'] or result['machine']['ops_backends']
+    result['memory'] = memory_rows(settings['sizes'], args.memory_densities, backends,
+                                   settings['small'], args.threads, skipped)
+    result['memory_method'] = MEMORY_METHOD
+    result['memory_command'] = 'python benchmarks/model.py ' + ' '.join(
+        sys.argv[1:] if argv_of(args) is None else argv_of(args))
+    args.out.write_text(json.dumps(result, indent=2))
+    print(memory_table(result['memory']))
+    print(f'wrote {args.out}')
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = argv
+    if args.memory_only:
+        return remeasure_memory(args)
     if args.quick:
         args.sizes, args.densities, args.reps = [32, 64], [0.1, 1.0], 1
         args.memory_densities = [0.1]
@@ -115,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         + ' '.join(sys.argv[1:] if argv is None else argv),
         'settings': {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         'netr_params': params, 'latency': [r.to_dict() for r in rows], 'memory': memory,
-        'memory_method': 'ru_maxrss of a fresh process per configuration: forward_mb = '
-                         'high-water mark after the forward minus before it',
+        'memory_method': MEMORY_METHOD,
         'elapsed_s': time.perf_counter() - start,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

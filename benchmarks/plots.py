@@ -33,7 +33,17 @@ BACKEND_STYLE = {'cpp': ('tab:blue', 'o', 'SPAIR, compiled C++ ops'),
 
 def _subtitle(data: dict) -> str:
     m = data['machine']
-    return f"{m['cpu']}, {m['torch_threads']} threads, torch {m['torch']}, {m['date_utc']} UTC"
+    threads = m['torch_threads']
+    return (f"{m['cpu']}, {threads} torch thread{'s' if threads != 1 else ''}, "
+            f"torch {m['torch']}, {m['date_utc']} UTC")
+
+
+def _min_span(ax, span: float = 1.0) -> None:
+    """Widen the y axis to at least ``span`` dB, so noise does not look like a trend."""
+    lo, hi = ax.get_ylim()
+    if hi - lo < span:
+        mid = (lo + hi) / 2
+        ax.set_ylim(mid - span / 2, mid + span / 2)
 
 
 def plot_time_vs_density(model: dict, out: Path) -> None:
@@ -121,6 +131,7 @@ def plot_ablation_psnr(ablation: dict, out: Path) -> None:
                         ms=5, alpha=0.6)
         ax.set_xticks(range(len(rows)), names)
         ax.set_ylabel('held-out PSNR, Y (dB)')
+        _min_span(ax)
         seeds = len(rows[0]['seeds'])
         ax.set_title(f'{task} ({seeds} seed{"s" if seeds > 1 else ""}; x = one seed)')
         ax.grid(True, alpha=0.3)
@@ -146,6 +157,7 @@ def plot_ablation_regions(ablation: dict, out: Path) -> None:
                        label=f'{label}, input')
         ax.set_xticks(list(x), [r['rung'] for r in rows])
         ax.set_ylabel('held-out PSNR, Y (dB)')
+        _min_span(ax)
         ax.set_title(task)
         ax.grid(True, alpha=0.3)
     axes[0][0].legend(fontsize=7)

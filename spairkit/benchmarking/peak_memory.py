@@ -1,12 +1,16 @@
 """Peak memory of one Net_R inference, as the RSS high-water mark of a fresh process.
 
 ``tracemalloc`` does not see torch's CPU allocations, so each configuration runs in
-its own Python process (``python -m spairkit.benchmarking.peak_memory``), which
-reports ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` twice: after building the model,
-its input, mask and Net_L guides and running one tiny warm-up forward (which loads the
-compiled operators and primes the allocator), and after the measured forward. The
-difference is the memory the forward itself needed at its peak; the absolute value
-includes Python, torch and the model.
+its own Python process (``python -m spairkit.benchmarking.peak_memory``). It builds the
+model, input, mask and Net_L guides, runs one tiny warm-up forward (which loads the
+compiled operators and primes the allocator), notes its resident set size, resets the
+kernel's RSS high-water mark (``/proc/self/clear_refs``) and runs the measured forward;
+``forward_mb`` is the high-water mark (``VmHWM``) after it minus the RSS before it, and
+``peak_mb`` the high-water mark itself (Python, torch and the model included).
+
+``resource.getrusage().ru_maxrss`` is not used on Linux: it survives ``fork`` + ``exec``,
+so a worker started by a big parent inherits the parent's peak. Where ``/proc`` is
+missing (macOS) it is the fallback, and ``method`` in the result says which was used.
 """
 from __future__ import annotations
 
@@ -19,10 +23,31 @@ import sys
 
 from spairkit.ops import BACKEND_ENV_VAR
 
+_STATUS = '/proc/self/status'
+
+
+def _status_mb(field: str) -> float:
+    """``VmRSS`` / ``VmHWM`` of this process from /proc, in MB."""
+    with open(_STATUS, encoding='ascii') as handle:
+        for line in handle:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024.0  # kB
+    raise OSError(f'{field} not in {_STATUS}')
+
 
 def _maxrss_mb() -> float:
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, kB on Linux
     return kb / (1024.0 * 1024.0) if sys.platform == 'darwin' else kb / 1024.0
+
+
+def _has_proc_hwm() -> bool:
+    try:
+        _status_mb('VmHWM')
+        with open('/proc/self/clear_refs', 'w', encoding='ascii') as handle:
+            handle.write('5')
+    except OSError:
+        return False
+    return True
 
 
 def measure_in_this_process(model_name: str, size: int, density: float, small: bool,
@@ -37,10 +62,18 @@ def measure_in_this_process(model_name: str, size: int, density: float, small: b
     model = build_restorer(model_name, small=small)
     netr_forward(model, 16, 1.0)()  # loads libraries and warms the allocator
     run = netr_forward(model, size, density)
-    before = _maxrss_mb()
-    run()
-    after = _maxrss_mb()
-    return {'baseline_mb': before, 'peak_mb': after, 'forward_mb': max(0.0, after - before)}
+    if _has_proc_hwm():
+        before = _status_mb('VmRSS')
+        with open('/proc/self/clear_refs', 'w', encoding='ascii') as handle:
+            handle.write('5')  # high-water mark := current RSS
+        run()
+        after, method = _status_mb('VmHWM'), 'VmHWM'
+    else:
+        before = _maxrss_mb()
+        run()
+        after, method = _maxrss_mb(), 'ru_maxrss'
+    return {'baseline_mb': before, 'peak_mb': after, 'forward_mb': max(0.0, after - before),
+            'method': method}
 
 
 def measure_peak_rss(model_name: str, size: int, density: float, backend: str | None,

@@ -21,10 +21,22 @@ def _load_script(name: str):
 
 
 def test_peak_memory_worker_reports_rss_of_a_fresh_process():
+    small = measure_peak_rss('SPAIR', 24, 0.5, 'torch', small=True, threads=1)
+    assert set(small) == {'baseline_mb', 'peak_mb', 'forward_mb', 'method'}
+    assert small['method'] == 'VmHWM'  # Linux: not ru_maxrss, which survives fork + exec
+    assert small['peak_mb'] >= small['baseline_mb'] > 50  # python + torch alone
+    assert small['forward_mb'] == pytest.approx(small['peak_mb'] - small['baseline_mb'])
+    # A 16x larger image needs more memory in its forward: the measure sees the forward.
+    large = measure_peak_rss('Net1', 384, 1.0, None, small=True, threads=1)
+    assert large['forward_mb'] > 20 > small['forward_mb']
+
+
+def test_peak_memory_is_not_inherited_from_a_big_parent():
+    ballast = bytearray(400 * 1024 * 1024)  # the parent's peak RSS grows by 400 MB
+    ballast[::4096] = b'x' * len(ballast[::4096])
     result = measure_peak_rss('SPAIR', 24, 0.5, 'torch', small=True, threads=1)
-    assert set(result) == {'baseline_mb', 'peak_mb', 'forward_mb'}
-    assert result['peak_mb'] >= result['baseline_mb'] > 50  # python + torch alone
-    assert result['forward_mb'] == pytest.approx(result['peak_mb'] - result['baseline_mb'])
+    del ballast
+    assert result['forward_mb'] < 100
 
 
 def test_peak_memory_worker_failure_is_reported():
