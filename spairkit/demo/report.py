@@ -57,7 +57,7 @@ def render_report(metrics: Mapping[str, float], timings: Mapping[str, float],
         f"{settings['crop_size']} crops.",
         f"- Wall time: **{timings['total']:.0f} s** in all (Net_L {timings['localizer']:.0f} s, "
         f"SPAIR {timings['restorer']:.0f} s, evaluation and export {timings['evaluate']:.0f} s).",
-        f"- Machine: {platform.machine()}, {settings['cpus']} CPU threads, "
+        f"- Machine: {platform.machine()}, torch threads: {settings['cpus']}, "
         f"Python {platform.python_version()}, torch {settings['torch']}, "
         f"operator backend `{settings['backend']}`.",
         f"- Command: `{settings['command']}`",
