@@ -1,12 +1,6 @@
-# `spairkit demo`, stage 2: a small SPAIR Net_R (SFM + SC + SNL) with the frozen
-# Net_L of stage 1, on the same synthetic rain streaks.
-_base_ = [
-    '../_base_/models/spair.py',
-    '../_base_/datasets/synthetic_rain.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
-]
-crop_size = 48
+# `spairkit demo`, stage 2: a small SPAIR Net_R (SFM + SC + SNL) with the frozen Net_L
+# of stage 1, on the same synthetic rain streaks.
+_base_ = ['../_base_/models/spair.py', './demo_common.py']
 model = dict(
     netl=dict(base_channels=16, num_levels=3, growth=8, num_dense_layers=2),
     netr=dict(base_channels=24, num_levels=3, growth=8, num_dense_layers=2,
@@ -14,25 +8,10 @@ model = dict(
                               dict(type='SparseNonLocal', qk_channels=None, num_steps=2)]),
     netl_checkpoint=None,  # set by `spairkit demo` to stage 1's checkpoint
 )
-train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(num_samples=4000, patch_size=64, seed=2, pipeline=[
-        dict(type='PairedRandomCrop', size=crop_size),
-        dict(type='PairedFlip', horizontal=0.5, vertical=0.5),
-        dict(type='PackRestorationInputs'),
-    ]))
-test_dataloader = dict(dataset=dict(num_samples=8, patch_size=160, seed=1))
-# No validation during training: the held-out set is evaluated once, at the end.
-val_dataloader = None
-val_cfg = None
-val_evaluator = None
+train_dataloader = dict(dataset=dict(num_samples=4000, seed=2))
 max_iters = 700
-optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, T_max=max_iters,
                         eta_min=1e-5)]
 train_cfg = dict(max_iters=max_iters)
-default_hooks = dict(
-    logger=dict(interval=100),
-    checkpoint=dict(interval=max_iters, max_keep_ckpts=1, save_last=True))
+default_hooks = dict(checkpoint=dict(interval=max_iters, max_keep_ckpts=1, save_last=True))
 custom_hooks = [dict(type='ProgressBarHook', desc='demo 2/2: SPAIR')]
-randomness = dict(seed=0)
