@@ -117,7 +117,7 @@ def _summary_by_task(ablation: dict) -> dict:
 
 def plot_ablation_psnr(ablation: dict, out: Path) -> None:
     tasks = _summary_by_task(ablation)
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(max(5 * len(tasks), 8.5), 3.8), squeeze=False)
     for ax, (task, rows) in zip(axes[0], tasks.items()):
         names = [r['rung'] for r in rows]
         means = [r['PSNR'] for r in rows]
@@ -145,7 +145,7 @@ def plot_ablation_psnr(ablation: dict, out: Path) -> None:
 
 def plot_ablation_regions(ablation: dict, out: Path) -> None:
     tasks = _summary_by_task(ablation)
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(max(5 * len(tasks), 8.5), 3.8), squeeze=False)
     for ax, (task, rows) in zip(axes[0], tasks.items()):
         x = range(len(rows))
         for key, colour, label in (('PSNR_degraded', 'tab:red', 'degraded pixels'),
