@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from spairkit.engine.optim import CPUAutocastOptimWrapper
-from tests.conftest import TOY_DIR
+from tests.conftest import REPO, TOY_DIR
 
 TOY = TOY_DIR / 'toy_config.py'
 
@@ -68,3 +68,35 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(cli, toy_env, tm
     assert not (tmp_path / 'iter_6.pth').exists()
     weights = torch.load(tmp_path / 'iter_4.pth', weights_only=True)['state_dict']
     assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+@pytest.mark.skipif(shutil.which('torchrun') is None, reason='torchrun not installed')
+def test_two_process_ddp_spair_with_empty_mask_batches(tmp_path):
+    """SFM/SC/SNL compute nothing for a batch without degraded pixels; DDP (with
+    find_unused_parameters=False) would fail the next step if any parameter then got
+    no gradient. Both ranks see two all-clean batches, then two with degraded pixels."""
+    from mmengine.registry import DefaultScope
+
+    from spairkit.config import load_config
+    from spairkit.registry import MODELS
+
+    cfg = load_config(REPO / 'tests/apis/tiny_restorer.py')
+    with DefaultScope.overwrite_default_scope('spairkit'):
+        model = MODELS.build(cfg.model)  # Net_L gets random weights, saved for stage 2
+    netl = {k: v for k, v in model.state_dict().items() if k.startswith('netl.')}
+    torch.save({'state_dict': netl, 'meta': {}}, tmp_path / 'netl.pth')
+    work, dumps = tmp_path / 'work', tmp_path / 'dumps'
+    dumps.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(TOY_DIR), OMP_NUM_THREADS='1',
+               TOY_DUMP_DIR=str(dumps), TOY_NETL_CKPT=str(tmp_path / 'netl.pth'),
+               SPAIRKIT_OPS_BACKEND='torch')
+    result = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+         '--master_port=29519', '-m', 'spairkit.cli.main', 'train',
+         str(TOY_DIR / 'spair_ddp.py'), '--work-dir', str(work), '--launcher', 'pytorch'],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rank0, rank1 = (torch.load(dumps / f'rank{r}.pt', weights_only=True) for r in (0, 1))
+    trained = [k for k in rank0 if k.startswith('netr.')]
+    assert trained and all(torch.equal(rank0[k], rank1[k]) for k in trained)
+    assert (work / 'iter_4.pth').is_file()

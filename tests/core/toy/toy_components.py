@@ -93,3 +93,30 @@ class ToyKillHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if runner.iter + 1 == self.at_iter:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@DATASETS.register_module()
+class ToyMaskedPairs(Dataset):
+    """Packed SPAIR samples whose masks are empty for the first ``num_empty`` indices.
+
+    With batches of consecutive indices, whole batches carry no degraded pixel, so
+    every mask-gated branch of SPAIR computes nothing for them: the case DDP's
+    unused-parameter check would catch if a parameter got no gradient.
+    """
+
+    def __init__(self, num: int = 16, size: int = 16, num_empty: int = 8, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        self.gt = (torch.rand(num, 3, size, size, generator=g) * 200).to(torch.uint8)
+        masks = (torch.rand(num, 1, size, size, generator=g) > 0.7).float()
+        masks[:num_empty] = 0
+        self.masks = masks
+        self.inputs = torch.where(masks.bool(), torch.full_like(self.gt, 250), self.gt)
+        self.metainfo = {'name': 'toy-masked'}
+
+    def __len__(self):
+        return len(self.gt)
+
+    def __getitem__(self, i):
+        return {'inputs': self.inputs[i],
+                'data_samples': {'gt': self.gt[i], 'mask': self.masks[i],
+                                 'metainfo': {'max_value': 255, 'index': i}}}
