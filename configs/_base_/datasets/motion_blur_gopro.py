@@ -11,6 +11,7 @@
 # Paper (Sec. 4): random 256x256 crops with random horizontal/vertical flips, batch 16.
 # Masks: the dataset's own where it has one, else |degraded - clean| > 0.06 on 'max'
 # (the task's mask rule, spairkit.tasks.get_task('motion_blur').mask_rule()).
+_base_ = ['./standard_layout.py']
 task = 'motion_blur'
 data_root = 'data/GOPRO_Large'
 crop_size = 256
@@ -28,23 +29,12 @@ test_pipeline = [
     dict(type='PackRestorationInputs'),
 ]
 
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='GoProDataset', data_root=data_root, split='train', task=task,
-                 pipeline=train_pipeline),
-)
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='GoProDataset', data_root=data_root, split='test', task=task,
-                 pipeline=test_pipeline, test_mode=True),
-)
+train_dataloader = dict(batch_size=16, dataset=dict(
+    type='GoProDataset', data_root=data_root, split='train', task=task,
+    pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(
+    type='GoProDataset', data_root=data_root, split='test', task=task,
+    pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='RestorationMetric', protocol='gopro_rgb', region_aware=True),
                  dict(type='MaskMetric')]

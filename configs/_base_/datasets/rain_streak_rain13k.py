@@ -10,6 +10,7 @@
 # Paper (Sec. 4): random 256x256 crops with random horizontal/vertical flips, batch 8.
 # Masks: the dataset's own where it has one, else |degraded - clean| > 0.06 on 'y'
 # (the task's mask rule, spairkit.tasks.get_task('rain_streak').mask_rule()).
+_base_ = ['./standard_layout.py']
 task = 'rain_streak'
 data_root = 'data/Datasets'
 crop_size = 256
@@ -27,23 +28,12 @@ test_pipeline = [
     dict(type='PackRestorationInputs'),
 ]
 
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='Rain13KDataset', data_root=data_root + '/train/Rain13K', task=task,
-                 pipeline=train_pipeline),
-)
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='Rain13KDataset', data_root=data_root + '/test/Rain100H', task=task,
-                 pipeline=test_pipeline, test_mode=True),
-)
+train_dataloader = dict(dataset=dict(
+    type='Rain13KDataset', data_root=data_root + '/train/Rain13K', task=task,
+    pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(
+    type='Rain13KDataset', data_root=data_root + '/test/Rain100H', task=task,
+    pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='RestorationMetric', protocol='rain13k_y', region_aware=True),
                  dict(type='MaskMetric')]

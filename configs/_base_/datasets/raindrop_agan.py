@@ -9,6 +9,7 @@
 # Paper (Sec. 4): random 256x256 crops with random horizontal/vertical flips, batch 8.
 # Masks: the dataset's own where it has one, else |degraded - clean| > 0.08 on 'max'
 # (the task's mask rule, spairkit.tasks.get_task('raindrop').mask_rule()).
+_base_ = ['./standard_layout.py']
 task = 'raindrop'
 data_root = 'data/raindrop'
 crop_size = 256
@@ -26,23 +27,11 @@ test_pipeline = [
     dict(type='PackRestorationInputs'),
 ]
 
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='AGANDataset', data_root=data_root + '/train', task=task,
-                 pipeline=train_pipeline),
-)
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='spairkit.restoration_collate'),
-    dataset=dict(type='AGANDataset', data_root=data_root + '/test_a', task=task,
-                 pipeline=test_pipeline, test_mode=True),
-)
+train_dataloader = dict(dataset=dict(
+    type='AGANDataset', data_root=data_root + '/train', task=task, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(
+    type='AGANDataset', data_root=data_root + '/test_a', task=task, pipeline=test_pipeline,
+    test_mode=True))
 test_dataloader = val_dataloader
 val_evaluator = [dict(type='RestorationMetric', protocol='agan_y_crop4', region_aware=True),
                  dict(type='MaskMetric')]
