@@ -13,7 +13,6 @@ import os
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -21,6 +20,7 @@ from mmengine.config import Config
 from spairkit.config import load_config
 from spairkit.datasets.synthesized import SKIMAGE_HELDOUT_PHOTOS, SKIMAGE_TRAIN_PHOTOS
 from spairkit.engine.checkpoint import atomic_save, latest_checkpoint
+from spairkit.fileio import atomic_write_text
 
 from .report import render_report
 
@@ -63,6 +63,7 @@ def _stage_config(path: str, work_dir: Path, fast: bool) -> Config:
 def run_demo(work_dir: str | os.PathLike = 'demo_work', fast: bool = False) -> DemoResult:
     """Train Net_L and SPAIR, write model.py, model.pth, report.md, comparison.png."""
     from spairkit.ops import current_backend
+    from spairkit.visualization import write_image_atomic
     from spairkit.visualization.grid import make_comparison_grid
 
     work_dir = Path(work_dir)
@@ -90,8 +91,7 @@ def run_demo(work_dir: str | os.PathLike = 'demo_work', fast: bool = False) -> D
                                 'data_samples': [sample['data_samples']]})[0]
     grid = make_comparison_grid(_to_uint8(pred['input']), _to_uint8(pred['pred_mask']),
                                 _to_uint8(pred['pred']), _to_uint8(pred['gt']))
-    if not cv2.imwrite(str(work_dir / 'comparison.png'), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR)):
-        raise OSError(f'cannot write {work_dir / "comparison.png"}')
+    write_image_atomic(work_dir / 'comparison.png', grid)
     end = time.perf_counter()
 
     timings = {'total': end - start, 'localizer': t_localizer - start,
@@ -106,7 +106,7 @@ def run_demo(work_dir: str | os.PathLike = 'demo_work', fast: bool = False) -> D
         'backend': current_backend(torch.device('cpu')),
         'command': f'spairkit demo --work-dir {work_dir}' + (' --fast' if fast else ''),
     }
-    (work_dir / 'report.md').write_text(render_report(metrics, timings, settings))
+    atomic_write_text(work_dir / 'report.md', render_report(metrics, timings, settings))
     return DemoResult(work_dir=work_dir, metrics=metrics, timings=timings)
 
 

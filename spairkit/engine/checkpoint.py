@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,6 +29,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 from spairkit.errors import CheckpointError
+from spairkit.fileio import atomic_write
 
 HISTORY_BUFFER_TAG = '__spairkit_history_buffer__'
 
@@ -135,18 +135,7 @@ def _unsafe_names(path: Path) -> str:
 def atomic_save(obj: Any, path: str | os.PathLike,
                 save: Callable[[Any, Any], None] = torch.save) -> None:
     """``save(obj, file)`` to a temp file beside ``path``, then rename over it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.partial', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: save(obj, f))
 
 
 def latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:

@@ -9,11 +9,12 @@ Colour order is converted here, at the I/O boundary (RGB -> OpenCV's BGR).
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from spairkit.fileio import atomic_write
 
 #: Extensions OpenCV can write 16-bit samples to.
 SIXTEEN_BIT_EXTENSIONS = ('.png', '.tif', '.tiff')
@@ -49,17 +50,8 @@ def write_image_atomic(path: str | os.PathLike, image: np.ndarray) -> None:
 
     Parent folders are created. The format follows the extension of ``path``.
     """
-    path = Path(path)
-    data = encode_image(image, path.suffix)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.partial', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    data = encode_image(image, Path(path).suffix)
+    atomic_write(path, lambda f: f.write(data))
 
 
 def float_to_dtype(image: np.ndarray, dtype: np.dtype) -> np.ndarray:

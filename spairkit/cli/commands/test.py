@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 
 from spairkit.cli.runner_setup import add_common_runner_arguments, build_runner, prepare_config
-from spairkit.engine.checkpoint import atomic_save
+from spairkit.fileio import atomic_write_text
 
 NAME = 'test'
 HELP = "evaluate a checkpoint on the config's test set and print its metrics"
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print(f'{key:<{width}}  {value}')
     if args.out:
         text = json.dumps(metrics, indent=2, sort_keys=True)
-        atomic_save(text, Path(args.out), save=lambda obj, f: f.write(obj.encode()))
+        atomic_write_text(args.out, text)
     return 0
 
 
