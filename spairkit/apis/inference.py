@@ -25,8 +25,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
 
+from spairkit.checkpoint import load_checkpoint_file
 from spairkit.config import load_config
-from spairkit.engine.checkpoint import load_checkpoint_file
 from spairkit.errors import CheckpointError, ConfigError, DataError, UserError
 from spairkit.visualization.image_files import float_to_dtype
 

@@ -144,7 +144,7 @@ def _bare(model: torch.nn.Module) -> torch.nn.Module:
 
 def train_localizer(task: str, settings: AblationSettings, work_dir: Path) -> dict:
     """Train the shared Net_L; its checkpoint, time and held-out mask scores."""
-    from spairkit.engine.checkpoint import latest_checkpoint
+    from spairkit.checkpoint import latest_checkpoint
 
     runner, seconds = _train(localizer_config(task, settings, work_dir))
     metrics = {k: float(v) for k, v in runner.test().items() if k.startswith('mask/')}

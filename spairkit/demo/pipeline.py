@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from spairkit.checkpoint import atomic_save, latest_checkpoint
 from spairkit.config import load_config
 from spairkit.datasets.synthesized import SKIMAGE_HELDOUT_PHOTOS, SKIMAGE_TRAIN_PHOTOS
-from spairkit.engine.checkpoint import atomic_save, latest_checkpoint
 from spairkit.fileio import atomic_write_text
 
 from .report import render_report

@@ -4,7 +4,7 @@ Selected by ``runner_type = 'SpairkitRunner'`` (set in
 ``configs/_base_/default_runtime.py``). What it changes, and why:
 
 * loading (``load_from``, ``--resume``, ``spairkit test``) goes through
-  :func:`spairkit.engine.checkpoint.load_checkpoint_file`: weights-only with an
+  :func:`spairkit.checkpoint.load_checkpoint_file`: weights-only with an
   allowlist, so resuming works on torch >= 2.6 and a checkpoint cannot run code
   unless the config sets ``unsafe_load = True`` (``--unsafe-load``);
 * saving writes a temporary file and renames it, so a kill mid-save never leaves a
@@ -23,7 +23,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from spairkit.engine.checkpoint import latest_checkpoint, load_checkpoint_file
+from spairkit.checkpoint import latest_checkpoint, load_checkpoint_file
 from spairkit.engine.hooks import NanGuardHook, PlainCheckpointHook
 from spairkit.errors import CheckpointError
 from spairkit.registry import RUNNERS

@@ -3,51 +3,36 @@ from __future__ import annotations
 
 import os
 
-import torch
 from torch import nn
 
+from spairkit.checkpoint import latest_checkpoint, load_checkpoint_file
 from spairkit.errors import CheckpointError
 
 
-def resolve_work_dir(path: str) -> str:
-    """A training work dir -> the checkpoint its ``last_checkpoint`` file names.
-
-    MMEngine's CheckpointHook writes ``last_checkpoint`` (a one-line path) beside the
-    ``iter_N.pth`` files, so a restorer config can point at the localizer's work dir.
-    """
-    if not os.path.isdir(path):
-        return path
-    pointer = os.path.join(path, 'last_checkpoint')
-    if not os.path.isfile(pointer):
-        raise CheckpointError(f"Net_L checkpoint folder '{path}' has no last_checkpoint "
-                              'file; give the .pth file itself')
-    with open(pointer, encoding='utf-8') as f:
-        target = f.read().strip()
-    if not os.path.isabs(target) and not os.path.isfile(target):
-        target = os.path.join(path, os.path.basename(target))
-    return target
-
-
 def _read_state_dict(filename: str) -> dict:
-    """The state dict of an MMEngine checkpoint, loaded without executing code."""
+    """The state dict of a checkpoint file (or of a work dir's latest checkpoint),
+    loaded weights-only through :func:`spairkit.checkpoint.load_checkpoint_file`."""
     if '://' in filename:
         from mmengine.runner.checkpoint import _load_checkpoint
-        loader = _load_checkpoint
+        try:
+            ckpt = _load_checkpoint(filename, map_location='cpu')
+        except Exception as exc:  # noqa: BLE001 - any read failure is the file's fault
+            raise CheckpointError(f"cannot read Net_L checkpoint '{filename}': {exc}") from exc
     else:
-        filename = resolve_work_dir(filename)
+        if os.path.isdir(filename):
+            # MMEngine's CheckpointHook names the newest checkpoint in last_checkpoint,
+            # so a restorer config can point at the localizer's work dir.
+            latest = latest_checkpoint(filename)
+            if latest is None:
+                raise CheckpointError(
+                    f"Net_L checkpoint folder '{filename}' has no last_checkpoint file and "
+                    'no iter_*.pth; give the .pth file itself')
+            filename = str(latest)
         if not os.path.isfile(filename):
             raise CheckpointError(
                 f"Net_L checkpoint '{filename}' does not exist; set model.netl_checkpoint "
                 'to the checkpoint of a localizer-stage training')
-
-        def loader(path, map_location):
-            return torch.load(path, map_location=map_location, weights_only=True)
-    try:
-        ckpt = loader(filename, map_location='cpu')
-    except Exception as exc:  # noqa: BLE001 - any read failure is the file's fault
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"cannot read Net_L checkpoint '{filename}' (weights only): {first}") from exc
+        ckpt = load_checkpoint_file(filename, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(f"Net_L checkpoint '{filename}' holds no state dict")

@@ -6,7 +6,7 @@ import pickle
 import pytest
 import torch
 
-from spairkit.engine.checkpoint import atomic_save, load_checkpoint_file
+from spairkit.checkpoint import atomic_save, load_checkpoint_file
 from spairkit.errors import CheckpointError
 from tests.conftest import TOY_DIR
 

@@ -5,7 +5,7 @@ import math
 
 from mmengine.hooks import Hook
 
-from spairkit.engine.checkpoint import latest_checkpoint
+from spairkit.checkpoint import latest_checkpoint
 from spairkit.errors import UserError
 from spairkit.registry import HOOKS
 

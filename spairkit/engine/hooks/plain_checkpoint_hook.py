@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from mmengine.hooks import Hook
 
-from spairkit.engine.checkpoint import to_plain
+from spairkit.checkpoint import to_plain
 from spairkit.registry import HOOKS
 
 
@@ -13,7 +13,7 @@ class PlainCheckpointHook(Hook):
 
     :class:`spairkit.engine.runner.SpairkitRunner` always registers it (lowest
     priority, so it sees what other hooks added); the inverse conversion happens
-    in :func:`spairkit.engine.checkpoint.load_checkpoint_file`.
+    in :func:`spairkit.checkpoint.load_checkpoint_file`.
     """
 
     priority = 'LOWEST'

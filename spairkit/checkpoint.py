@@ -1,5 +1,8 @@
 """Checkpoints that load with ``torch.load(weights_only=True)`` and are written atomically.
 
+A low-level module: the Runner (resume, ``load_from``), Net_L loading in the models,
+``spairkit test`` and ``restore`` all read checkpoints through it.
+
 Why: torch >= 2.6 loads with ``weights_only=True`` by default, which rejects the
 pickled objects MMEngine 0.10.7 stores (``HistoryBuffer`` with numpy arrays), so
 MMEngine cannot resume. Falling back to ``weights_only=False`` would let a
