@@ -98,6 +98,10 @@ WEIGHT_INITIALIZERS = PluginRegistry(
 TASKS = PluginRegistry('task', scope=SCOPE, locations=['spairkit.tasks'])
 DEGRADATIONS = PluginRegistry(
     'degradation', scope=SCOPE, locations=['spairkit.degradations'])
+# Training losses (SPAIR's pixel_loss / mask_loss). Its own root rather than a child
+# of MMEngine's MODELS: that root already has spairkit's MODELS as its 'spairkit'
+# child, and a second child of the same scope is not allowed.
+LOSSES = PluginRegistry('loss', scope=SCOPE, locations=['spairkit.models.losses'])
 
 #: Every spairkit registry by the name ``spairkit list`` accepts.
 ALL_REGISTRIES = {
@@ -122,12 +126,13 @@ ALL_REGISTRIES = {
     'weight_initializers': WEIGHT_INITIALIZERS,
     'tasks': TASKS,
     'degradations': DEGRADATIONS,
+    'losses': LOSSES,
 }
 
 __all__ = [
     'SCOPE', 'MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'EVALUATOR', 'HOOKS',
     'LOOPS', 'RUNNERS', 'MODEL_WRAPPERS', 'VISUALIZERS', 'VISBACKENDS',
     'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'FUNCTIONS', 'TASKS',
-    'DEGRADATIONS', 'OPTIMIZERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'LOG_PROCESSORS',
+    'DEGRADATIONS', 'LOSSES', 'OPTIMIZERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'LOG_PROCESSORS',
     'WEIGHT_INITIALIZERS', 'ALL_REGISTRIES', 'PluginRegistry',
 ]

@@ -31,11 +31,12 @@ _SIMPLE = {int, float, str, bool, dict, list, tuple, type(None)}
 
 def validate_config(cfg: Config) -> None:
     """Raise :class:`ConfigError` for the first bad component argument in ``cfg``."""
-    from spairkit.registry import DATASETS, DEGRADATIONS, METRICS, MODELS, TRANSFORMS
+    from spairkit.registry import DATASETS, DEGRADATIONS, LOSSES, METRICS, MODELS, TRANSFORMS
 
     nested = {'degradation': DEGRADATIONS, 'pipeline': TRANSFORMS}
     if isinstance(cfg.get('model'), Mapping):
-        _check_component('model', cfg['model'], MODELS, {})
+        _check_component('model', cfg['model'], MODELS,
+                         {'pixel_loss': LOSSES, 'mask_loss': LOSSES})
     for split in ('train', 'val', 'test'):
         loader = cfg.get(f'{split}_dataloader')
         if isinstance(loader, Mapping) and isinstance(loader.get('dataset'), Mapping):

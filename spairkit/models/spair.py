@@ -6,12 +6,11 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import nn
 
 from spairkit.errors import ConfigError
-from spairkit.registry import MODELS
+from spairkit.registry import LOSSES, MODELS
 
 from .checkpoint import load_prefixed_weights
 from .mask_metrics import mask_iou_f1
@@ -23,12 +22,14 @@ STAGES = ('localizer', 'restorer')
 class SPAIR(BaseModel):
     """SPAIR (ICCV 2021) as an MMEngine model, trained in two stages.
 
-    * ``stage='localizer'``: only Net_L is built and trained with BCE-with-logits
-      against the ground-truth mask (``loss_bce``); mask IoU/F1 at
+    * ``stage='localizer'``: only Net_L is built and trained with ``mask_loss``
+      (default BCE-with-logits, logged as ``loss_bce``) against the ground-truth
+      mask; mask IoU/F1 at
       ``binarize_threshold`` are logged as ``mask_iou``/``mask_f1``.
     * ``stage='restorer'``: Net_L is built, frozen (no gradients, kept in eval mode)
       and loaded in :meth:`init_weights` from ``netl_checkpoint`` (a localizer-stage
-      checkpoint, keys ``netl.*``); Net_R is trained with L1 (``loss_l1``). The mask
+      checkpoint, keys ``netl.*``); Net_R is trained with ``pixel_loss`` (default L1,
+      logged as ``loss_l1``). The mask
       Net_R sees is ``sigmoid(Net_L) > binarize_threshold`` (or the ground-truth mask
       with ``use_gt_mask=True``), max-pooled per level inside Net_R.
 
@@ -54,13 +55,17 @@ class SPAIR(BaseModel):
             Net_L's (also at predict time; the predicted mask is still reported).
         mask_threshold: threshold deriving a ground-truth mask from ``|input - gt|``.
         binarize_threshold: probability above which Net_L marks a pixel degraded.
-        pos_weight: optional BCE weight of degraded pixels (sparse masks).
+        pos_weight: shorthand for ``mask_loss=dict(type='BCELoss', pos_weight=...)``
+            (give one or the other).
+        pixel_loss: Net_R's loss, a ``LOSSES`` config (default ``L1Loss``, the paper's).
+        mask_loss: Net_L's loss, a ``LOSSES`` config (default ``BCELoss``, the paper's).
     """
 
     def __init__(self, stage: str = 'restorer', netl: dict | None = None,
                  netr: dict | None = None, netl_checkpoint: str | None = None,
                  use_gt_mask: bool = False, mask_threshold: float = 0.1,
                  binarize_threshold: float = 0.5, pos_weight: float | None = None,
+                 pixel_loss: dict | None = None, mask_loss: dict | None = None,
                  data_preprocessor: dict | nn.Module | None = None,
                  init_cfg: dict | None = None):
         if stage not in STAGES:
@@ -85,7 +90,15 @@ class SPAIR(BaseModel):
         self.use_gt_mask = use_gt_mask
         self.mask_threshold = float(mask_threshold)
         self.binarize_threshold = float(binarize_threshold)
-        self.pos_weight = pos_weight
+        if pos_weight is not None:
+            if mask_loss is not None:
+                raise ConfigError('give the BCE weight once: model.pos_weight or '
+                                  'model.mask_loss, not both')
+            mask_loss = dict(type='BCELoss', pos_weight=pos_weight)
+        self.pixel_loss = LOSSES.build(copy.deepcopy(pixel_loss) if pixel_loss
+                                       else dict(type='L1Loss'))
+        self.mask_loss = LOSSES.build(copy.deepcopy(mask_loss) if mask_loss
+                                      else dict(type='BCELoss'))
         self.netl = MODELS.build(copy.deepcopy(netl) if netl else dict(type='NetL'))
         self.netr = None
         if stage == 'restorer':
@@ -185,19 +198,18 @@ class SPAIR(BaseModel):
         logits, feats = self._localize(inputs)
         if self.stage == 'localizer':
             target = self._gt_masks(inputs, data_samples)
-            pos_weight = None
-            if self.pos_weight is not None:
-                pos_weight = torch.tensor(float(self.pos_weight), device=inputs.device)
-            loss = F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
+            loss = self.mask_loss(logits, target)
             with torch.no_grad():
                 pred = logits > math.log(self.binarize_threshold / (1 - self.binarize_threshold))
                 iou, f1 = mask_iou_f1(pred, target > 0.5)
-            return {'loss_bce': loss, 'mask_iou': iou, 'mask_f1': f1}
+            return {self.mask_loss.loss_name: loss, 'mask_iou': iou, 'mask_f1': f1}
         gts = [s.get('gt') for s in data_samples]
         if any(g is None for g in gts):
             raise ValueError('the restorer loss needs a gt image in every data sample')
         restored = self._restore(inputs, data_samples, logits, feats)
-        return {'loss_l1': F.l1_loss(restored, torch.stack(gts).to(restored))}
+        mask = self._gt_masks(inputs, data_samples) if self.pixel_loss.requires_mask else None
+        loss = self.pixel_loss(restored, torch.stack(gts).to(restored), mask)
+        return {self.pixel_loss.loss_name: loss}
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor, data_samples: Sequence[dict] | None = None
