@@ -25,6 +25,7 @@ from spairkit.degradations.base import MASK_MODES
 from spairkit.errors import ConfigError
 
 _NAME = re.compile(r'^[a-z][a-z0-9_]*$')
+_PACKAGE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
 #: Config roles (keys of :attr:`Task.configs`): the two SPAIR stages on the task's
 #: standard layout and on synthesised pairs.
 CONFIG_ROLES = ('netl', 'spair', 'netl_synthetic', 'spair_synthetic')
@@ -46,9 +47,15 @@ class Task:
         synthesizer: ``dict(type=<DEGRADATIONS name>, **default kwargs)``.
         protocols: dataset layout -> named evaluation protocol
             (``spairkit.evaluation`` protocols such as ``'rain13k_y'``).
-        configs: config role (:data:`CONFIG_ROLES`) -> config path; packaged configs
-            are written ``'spairkit::<task>/<file>.py'``. The synthetic roles
-            (:data:`REQUIRED_CONFIG_ROLES`) are required: every task trains out of the box.
+        configs: config role (:data:`CONFIG_ROLES`) -> config path, written
+            ``'spairkit::<task>/<file>.py'`` or ``'<package>::<file>.py'`` for configs in
+            :attr:`config_package`. The synthetic roles (:data:`REQUIRED_CONFIG_ROLES`)
+            are required: every task trains out of the box.
+        config_package: importable package (dotted name) whose folder holds the task's
+            configs, installed with the plugin, e.g. ``'spairkit_haze.configs'``. With it,
+            ``spairkit::<task>/<file>`` and ``<top-level package>::<file>`` resolve
+            there, from the command line and from any config's ``_base_``
+            (:mod:`spairkit.config`). ``None``: the task ships no configs.
         batch_size: training batch size (the paper's, per task).
         crop_size: training crop side (256 in the paper).
     """
@@ -62,6 +69,7 @@ class Task:
     synthesizer: ClassVar[Mapping[str, Any]]
     protocols: ClassVar[Mapping[str, str]]
     configs: ClassVar[Mapping[str, str]]
+    config_package: ClassVar[str | None] = None
     batch_size: ClassVar[int]
     crop_size: ClassVar[int] = 256
 
@@ -118,7 +126,8 @@ class Task:
             default_layout=self.default_layout, mask_threshold=self.mask_threshold,
             mask_on=self.mask_on, synthesizer=dict(self.synthesizer),
             protocols=dict(self.protocols), configs=dict(self.configs),
-            batch_size=self.batch_size, crop_size=self.crop_size)
+            config_package=self.config_package, batch_size=self.batch_size,
+            crop_size=self.crop_size)
 
     def __repr__(self) -> str:
         return f'<Task {self.name!r} from {type(self).__module__}>'
@@ -164,6 +173,9 @@ def _validate(cls: type) -> None:
         fail('mask_threshold', f'must be in (0, 1), got {threshold!r}')
     if cls.mask_on not in MASK_MODES:
         fail('mask_on', f'must be one of {MASK_MODES}, got {cls.mask_on!r}')
+    package = cls.config_package
+    if package is not None and (not isinstance(package, str) or not _PACKAGE.match(package)):
+        fail('config_package', f'must be a dotted package name or None, got {package!r}')
     for attr in ('batch_size', 'crop_size'):
         value = getattr(cls, attr)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
