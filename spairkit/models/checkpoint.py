@@ -10,15 +10,9 @@ from spairkit.errors import CheckpointError
 
 
 def _read_state_dict(filename: str) -> dict:
-    """The state dict of a checkpoint file (or of a work dir's latest checkpoint),
+    """The state dict of a checkpoint file, URL or work dir (its latest checkpoint),
     loaded weights-only through :func:`spairkit.checkpoint.load_checkpoint_file`."""
-    if '://' in filename:
-        from mmengine.runner.checkpoint import _load_checkpoint
-        try:
-            ckpt = _load_checkpoint(filename, map_location='cpu')
-        except Exception as exc:  # noqa: BLE001 - any read failure is the file's fault
-            raise CheckpointError(f"cannot read Net_L checkpoint '{filename}': {exc}") from exc
-    else:
+    if '://' not in filename:
         if os.path.isdir(filename):
             # MMEngine's CheckpointHook names the newest checkpoint in last_checkpoint,
             # so a restorer config can point at the localizer's work dir.
@@ -32,7 +26,8 @@ def _read_state_dict(filename: str) -> dict:
             raise CheckpointError(
                 f"Net_L checkpoint '{filename}' does not exist; set model.netl_checkpoint "
                 'to the checkpoint of a localizer-stage training')
-        ckpt = load_checkpoint_file(filename, map_location='cpu')
+    # URLs too: downloaded to the torch hub cache, then the same weights-only load.
+    ckpt = load_checkpoint_file(filename, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise CheckpointError(f"Net_L checkpoint '{filename}' holds no state dict")
