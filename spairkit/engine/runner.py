@@ -11,7 +11,15 @@ Selected by ``runner_type = 'SpairkitRunner'`` (set in
   truncated checkpoint, and stores plain values (:class:`PlainCheckpointHook`);
 * a NaN/Inf loss stops training before it is checkpointed (:class:`NanGuardHook`);
 * ``--resume`` with no checkpoint in the work dir says so instead of silently
-  training from scratch.
+  training from scratch;
+* loading is strict: a checkpoint that does not fit the model (missing, unexpected
+  or mis-shaped weights) is a one-line :class:`CheckpointError` naming the file and
+  the first mismatched keys, unless the config sets ``load_strict = False``
+  (``--non-strict``); resuming with another model's optimizer state is one too;
+* every checkpoint MMEngine itself loads (``init_cfg=Pretrained``, URLs) goes
+  through the same loader (:func:`spairkit.checkpoint.route_mmengine_loading`);
+* checkpoint rotation deletes old files only after the new one is complete
+  (:class:`SpairkitCheckpointHook` replaces ``CheckpointHook``).
 """
 from __future__ import annotations
 
@@ -23,8 +31,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from spairkit.checkpoint import latest_checkpoint, load_checkpoint_file
-from spairkit.engine.hooks import NanGuardHook, PlainCheckpointHook
+from spairkit.checkpoint import latest_checkpoint, load_checkpoint_file, route_mmengine_loading
+from spairkit.engine.hooks import NanGuardHook, PlainCheckpointHook, SpairkitCheckpointHook
 from spairkit.errors import CheckpointError
 from spairkit.registry import RUNNERS
 
@@ -33,11 +41,25 @@ from spairkit.registry import RUNNERS
 class SpairkitRunner(Runner):
     """Runner whose checkpoints are safe to load and never half-written."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        cfg = kwargs.get('cfg') or {}
+        route_mmengine_loading(unsafe=bool(cfg.get('unsafe_load', False)))
+        super().__init__(*args, **kwargs)
+
     @property
     def unsafe_load(self) -> bool:
         return bool(self.cfg.get('unsafe_load', False))
 
+    @property
+    def load_strict(self) -> bool:
+        return bool(self.cfg.get('load_strict', True))
+
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        checkpoint = (default_hooks or {}).get('checkpoint')
+        if isinstance(checkpoint, dict) and checkpoint.get('type') in (
+                'CheckpointHook', 'mmengine.CheckpointHook'):
+            default_hooks = {**default_hooks,
+                             'checkpoint': {**checkpoint, 'type': SpairkitCheckpointHook}}
         super().register_hooks(default_hooks, custom_hooks)
         for hook_type in (PlainCheckpointHook, NanGuardHook):
             if not any(isinstance(h, hook_type) for h in self._hooks):
@@ -52,12 +74,27 @@ class SpairkitRunner(Runner):
             self._load_from = str(latest)
         super().load_or_resume()
 
-    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = False,
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        try:
+            super().resume(filename, *args, **kwargs)
+        except (ValueError, KeyError, TypeError) as exc:
+            # e.g. another model's optimizer: "loaded state dict contains a parameter
+            # group that doesn't match the size of optimizer's group"
+            detail = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+            raise CheckpointError(
+                f'cannot resume from {filename}: its training state does not fit this '
+                f"run ({type(exc).__name__}: {detail.strip().splitlines()[0]}); resume only "
+                'from checkpoints of the same config') from exc
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool | None = None,
                         revise_keys: list = [(r'^module.', '')]):  # noqa: B006 - MMEngine's API
         checkpoint = load_checkpoint_file(filename, map_location=map_location,
                                           unsafe=self.unsafe_load)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        strict = self.load_strict if strict is None else strict
+        if strict:
+            check_fits(model, checkpoint, filename)
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
@@ -68,3 +105,28 @@ class SpairkitRunner(Runner):
         partial = f'.{filename}.partial'
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
         os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+
+
+def check_fits(model, checkpoint: dict, filename: str, limit: int = 3) -> None:
+    """Raise a one-line :class:`CheckpointError` unless the weights fit ``model`` exactly."""
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict):
+        raise CheckpointError(f'checkpoint {filename} holds no state_dict')
+    state = {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in state.items()}
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f'{k} {list(state[k].shape)} vs {list(v.shape)}' for k, v in expected.items()
+              if k in state and hasattr(state[k], 'shape') and state[k].shape != v.shape]
+    if not (missing or unexpected or shapes):
+        return
+    parts = []
+    for label, keys in (('shape (checkpoint vs model)', shapes), ('missing', missing),
+                        ('unexpected', unexpected)):
+        if keys:
+            more = f' and {len(keys) - limit} more' if len(keys) > limit else ''
+            parts.append(f"{label}: {', '.join(keys[:limit])}{more}")
+    raise CheckpointError(
+        f"checkpoint {filename} does not fit the model: {'; '.join(parts)} (use the config "
+        'it was trained with, or --non-strict / load_strict=False to load the matching '
+        'weights only)')
