@@ -16,6 +16,9 @@ def add_common_runner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow checkpoints that need arbitrary unpickling '
                              '(trusted files only)')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='load a checkpoint that does not fit the model exactly (only the '
+                             'matching weights; the config key load_strict=False does the same)')
     add_cfg_options_argument(parser)
 
 
@@ -27,13 +30,26 @@ def prepare_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = str(Path('work_dirs') / Path(str(args.config).split('::')[-1]).stem)
     if args.unsafe_load:
         cfg.unsafe_load = True
+    if args.non_strict:
+        cfg.load_strict = False
     cfg.setdefault('runner_type', 'SpairkitRunner')
     return cfg
 
 
 def check_checkpoint(path: str) -> None:
-    if not Path(path).is_file():
+    if '://' not in str(path) and not Path(path).is_file():
         raise CheckpointError(f'checkpoint not found: {path}')
+
+
+def data_roots(cfg: Config) -> list[tuple[str, str]]:
+    """``(key, folder)`` of every dataset root a config reads (inputs of the command)."""
+    found = []
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        dataset = loader.get('dataset') if isinstance(loader, dict) else None
+        if isinstance(dataset, dict) and isinstance(dataset.get('data_root'), str):
+            found.append((f'{split}_dataloader.dataset.data_root', dataset['data_root']))
+    return found
 
 
 def build_runner(cfg: Config):

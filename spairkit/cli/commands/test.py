@@ -5,8 +5,14 @@ import argparse
 import json
 import math
 
-from spairkit.cli.runner_setup import add_common_runner_arguments, build_runner, prepare_config
-from spairkit.fileio import atomic_write_text
+from spairkit.cli.runner_setup import (
+    add_common_runner_arguments,
+    build_runner,
+    data_roots,
+    prepare_config,
+)
+from spairkit.config import resolve_config_path
+from spairkit.fileio import atomic_write_text, check_output_paths
 
 NAME = 'test'
 HELP = "evaluate a checkpoint on the config's test set and print its metrics"
@@ -24,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = prepare_config(args)
+    inputs = [('CHECKPOINT', args.checkpoint), ('CONFIG', resolve_config_path(args.config))]
+    if args.out:
+        check_output_paths([('--out', args.out)], inputs)
+    if args.save_images:  # a folder of images: not into the dataset either
+        check_output_paths([('--save-images', args.save_images)], inputs + data_roots(cfg))
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.save_images:

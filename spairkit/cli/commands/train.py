@@ -8,6 +8,7 @@ from mmengine.config import Config
 
 from spairkit.cli.runner_setup import add_common_runner_arguments, build_runner, prepare_config
 from spairkit.engine.distributed import prepare_distributed
+from spairkit.engine.work_dir_lock import work_dir_lock
 
 NAME = 'train'
 HELP = 'train a model from a config file'
@@ -37,8 +38,9 @@ def run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         cfg.setdefault('randomness', {})['seed'] = args.seed
     prepare_distributed(cfg, args.launcher)
-    runner = build_runner(cfg)
-    runner.train()
+    with work_dir_lock(cfg.work_dir):  # before the runner writes logs or checkpoints
+        runner = build_runner(cfg)
+        runner.train()
     return 0
 
 
