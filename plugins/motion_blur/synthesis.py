@@ -38,7 +38,7 @@ class MotionBlurSynthesizer(Degradation):
     default_mask_threshold = 0.06
     default_mask_on = 'max'
 
-    def __init__(self, num_regions=(2, 4), length=(0.015, 0.08), static_prob=0.5,
+    def __init__(self, num_regions=(2, 4), length=(0.02, 0.1), static_prob=0.3,
                  region_cells=(1, 3), sharpness=(8.0, 20.0), mask_threshold=None,
                  mask_on=None):
         super().__init__(mask_threshold, mask_on)

@@ -46,7 +46,7 @@ class RaindropSynthesizer(Degradation):
     default_mask_threshold = 0.08
     default_mask_on = 'max'
 
-    def __init__(self, num_drops=(8, 30), radius=(0.015, 0.06), aspect=(0.6, 1.0),
+    def __init__(self, num_drops=(20, 60), radius=(0.02, 0.08), aspect=(0.6, 1.0),
                  wobble=0.15, zoom=(1.5, 3.0), defocus=(0.8, 2.5), edge_softness=(0.6, 1.5),
                  brightness=(0.85, 1.15), mask_threshold=None, mask_on=None):
         super().__init__(mask_threshold, mask_on)
