@@ -1,0 +1,107 @@
+"""NAFNet-style blocks and Net_R: shapes, odd sizes, parameter counts, SPAIR guidance."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from spairkit.errors import ConfigError
+from spairkit.registry import MODELS
+
+from .helpers import TINY_NETL, make_batch, random_mask, synthetic_pairs
+
+GUIDED = dict(type='NAFNetR', width=8, num_levels=2,
+              decoder_blocks=[dict(type='SparseConvBlock', growth=4, num_layers=2),
+                              dict(type='SparseNonLocal')],
+              sfm=dict(type='SFM'))
+
+
+def nafblock_params(c: int) -> int:
+    """Norms 2x2c; 1x1 c->2c, dw 3x3 on 2c, SCA c->c, 1x1 c->c; FFN c->2c, c->c; beta, gamma."""
+    return 7 * c * c + 33 * c
+
+
+def test_nafblock_parameter_count_and_identity_at_init():
+    block = MODELS.build(dict(type='NAFBlock', channels=12))
+    assert sum(p.numel() for p in block.parameters()) == nafblock_params(12)
+    x = torch.randn(2, 12, 5, 7)
+    assert torch.equal(block(x), x)  # beta = gamma = 0: a fresh block passes its input
+
+
+def test_nafnet_parameter_count():
+    w, levels = 8, 3
+    net = MODELS.build(dict(type='NAFNet', width=w, num_levels=levels, enc_blocks=[1, 1, 2],
+                            dec_blocks=1))
+    chans = [w, 2 * w, 4 * w]
+    expected = (3 * w * 9 + w) + (w * 3 * 9 + 3)  # intro, ending
+    expected += sum(nafblock_params(c) for c in [chans[0], chans[1], chans[2], chans[2]])
+    expected += sum(nafblock_params(chans[lv]) for lv in range(levels - 1))  # decoders
+    expected += sum(chans[lv] * chans[lv + 1] * 4 + chans[lv + 1] for lv in range(levels - 1))
+    expected += sum(chans[lv + 1] * chans[lv] * 4 for lv in range(levels - 1))  # 1x1 ups
+    assert sum(p.numel() for p in net.parameters()) == expected
+
+
+@pytest.mark.parametrize('size', [(16, 16), (13, 21), (1, 5), (7, 1)])
+def test_nafnet_restores_any_size(size):
+    torch.manual_seed(0)
+    net = MODELS.build(dict(type='NAFNet', width=4, num_levels=3))
+    x = torch.rand(2, 3, *size)
+    out = net(x)
+    assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('size', [(16, 16), (15, 9)])
+def test_guided_nafnet_shapes_and_masks(size):
+    torch.manual_seed(0)
+    ph, pw = -(-size[0] // 2) * 2, -(-size[1] // 2) * 2  # padded to the stride 2
+    guides = [torch.randn(2, 4, ph, pw), torch.randn(2, 8, ph // 2, pw // 2)]
+    net = MODELS.build(dict(GUIDED, guide_channels=[4, 8]))
+    x = torch.rand(2, 3, *size)
+    for mask in [random_mask(2, *size, seed=1), torch.zeros(2, 1, *size),
+                 torch.ones(2, 1, *size)]:
+        out = net(x, mask, guides)
+        assert out.shape == x.shape and torch.isfinite(out).all()
+    with pytest.raises(ValueError, match='mask'):
+        net(x)
+
+
+def test_sc_and_snl_leave_clean_pixels_to_the_backbone():
+    """The decoder blocks only change degraded pixels: with an empty mask the guided net
+    without SFM equals the same net with its decoder blocks removed."""
+    torch.manual_seed(0)
+    cfg = dict(GUIDED, sfm=None)
+    guided = MODELS.build(cfg)
+    plain = MODELS.build(dict(cfg, decoder_blocks=[[], []]))
+    plain.load_state_dict(guided.state_dict(), strict=False)
+    x = torch.rand(1, 3, 12, 12)
+    empty = torch.zeros(1, 1, 12, 12)
+    assert torch.allclose(guided(x, empty), plain(x, empty), atol=1e-6)
+
+
+def test_spair_with_nafnet_restorer_trains_one_step():
+    deg, clean, mask = synthetic_pairs(2, size=16)
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='SPAIR', netl=TINY_NETL, netr=dict(GUIDED, guide_channels=None),
+                              use_gt_mask=True))
+    assert model.netr.uses_guides
+    batch = model.data_preprocessor(make_batch(deg, clean, mask), training=True)
+    loss = model(**batch, mode='loss')['loss_l1']
+    loss.backward()
+    grads = [p.grad for p in model.netr.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads)
+    preds = model(**batch, mode='predict')
+    assert preds[0]['pred'].shape == (3, 16, 16)
+    dense = MODELS.build(dict(type='SPAIR', netl=TINY_NETL, use_gt_mask=True,
+                              netr=dict(type='NAFNet', width=8, num_levels=2)))
+    assert not dense.netr.uses_guides
+    assert dense(**batch, mode='loss')['loss_l1'].requires_grad
+
+
+@pytest.mark.parametrize('cfg,match', [
+    (dict(type='NAFNet', enc_blocks=[1, 1]), 'enc_blocks'),
+    (dict(type='NAFNet', width=0), 'width'),
+    (dict(type='NAFNetR', sfm=dict(type='SFM')), 'guide_channels'),
+    (dict(type='NAFNetR', num_levels=2, sfm_levels=[1]), 'sfm_levels'),
+])
+def test_bad_nafnet_configs(cfg, match):
+    with pytest.raises(ConfigError, match=match):
+        MODELS.build(cfg)
