@@ -7,10 +7,11 @@ from .backbones import DenseEncoder, DenseEncoderDecoder, TimmEncoder
 from .blocks import SFM, DenseBlock, NonLocal, SparseConv2d, SparseConvBlock, SparseNonLocal
 from .data_preprocessor import RestorationDataPreprocessor
 from .networks import NetL, NetR
+from .output_gate import MaskGatedBlend
 from .spair import SPAIR
 
 __all__ = [
-    'DenseBlock', 'DenseEncoder', 'DenseEncoderDecoder', 'NetL', 'NetR', 'NonLocal',
-    'RestorationDataPreprocessor', 'SFM', 'SPAIR', 'SparseConv2d', 'SparseConvBlock',
+    'DenseBlock', 'DenseEncoder', 'DenseEncoderDecoder', 'MaskGatedBlend', 'NetL', 'NetR',
+    'NonLocal', 'RestorationDataPreprocessor', 'SFM', 'SPAIR', 'SparseConv2d', 'SparseConvBlock',
     'SparseNonLocal', 'TimmEncoder',
 ]
