@@ -47,7 +47,10 @@ class BuildPyWithKernelSources(build_py):
 setup(
     packages=_packages(),
     package_dir=MAPPED,
-    package_data={'spairkit.configs': ['**/*.py'], 'spairkit.plugins': ['**/*.md']},
+    # Each plugin's configs (plugins/<task>/configs/, with their _base_ folders) install
+    # with it.
+    package_data={'spairkit.configs': ['**/*.py'],
+                  'spairkit.plugins': ['**/*.md', '*/configs/**/*.py']},
     include_package_data=True,
     cmdclass={'build_py': BuildPyWithKernelSources},
 )

@@ -1,8 +1,9 @@
 # What both stages of `spairkit demo` share: rain streaks synthesised over the
 # scikit-image training photographs in 48x48 crops, the held-out photographs for the
 # final evaluation, Adam with a cosine decay, progress bars instead of log lines.
+# The data is the rain_streak task's (its plugin's configs, through spairkit::).
 _base_ = [
-    '../_base_/datasets/synthetic_rain.py',
+    'spairkit::rain_streak/_base_/datasets/synthetic_rain.py',
     '../_base_/schedules/adam_1e-4.py',
     '../_base_/default_runtime.py',
 ]

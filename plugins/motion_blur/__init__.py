@@ -17,8 +17,9 @@ class MotionBlurTask(Task):
     datasets = {'gopro': 'GoProDataset', 'hide': 'HIDEDataset',
                 'realblur': 'RealBlurDataset'}
     default_layout = 'gopro'
-    mask_threshold = 0.06
-    mask_on = 'max'
+    # The mask rule is written once, on the synthesiser (spairkit.mask_rule.MaskRule applies it).
+    mask_threshold = synthesis.MotionBlurSynthesizer.default_mask_threshold
+    mask_on = synthesis.MotionBlurSynthesizer.default_mask_on
     synthesizer = {'type': 'MotionBlurSynthesizer'}
     protocols = {'gopro': 'gopro_rgb', 'hide': 'gopro_rgb', 'realblur': 'realblur_aligned'}
     configs = {'netl': 'spairkit::motion_blur/netl_gopro.py',
@@ -26,4 +27,6 @@ class MotionBlurTask(Task):
                'netl_synthetic': 'spairkit::motion_blur/netl_synthetic.py',
                'spair_synthetic': 'spairkit::motion_blur/spair_synthetic.py'}
     # The paper trains deblurring with batch 16 (8 for the other tasks).
+    # Installed with the plugin; resolves spairkit::motion_blur/<file>.
+    config_package = __name__ + '.configs'
     batch_size = 16

@@ -18,8 +18,9 @@ class RainStreakTask(Task):
                 'spa': 'SPADataset'}
     default_layout = 'rain13k'
     # Streaks change mostly brightness; faint tails (< 6% luma) do not count.
-    mask_threshold = 0.06
-    mask_on = 'y'
+    # The mask rule is written once, on the synthesiser (spairkit.mask_rule.MaskRule applies it).
+    mask_threshold = synthesis.RainStreakSynthesizer.default_mask_threshold
+    mask_on = synthesis.RainStreakSynthesizer.default_mask_on
     synthesizer = {'type': 'RainStreakSynthesizer'}
     # The deraining literature evaluates on MATLAB Y for every one of these sets.
     protocols = {'rain13k': 'rain13k_y', 'rain100': 'rain13k_y', 'spa': 'rain13k_y'}
@@ -27,4 +28,6 @@ class RainStreakTask(Task):
                'spair': 'spairkit::rain_streak/spair_rain13k.py',
                'netl_synthetic': 'spairkit::rain_streak/netl_synthetic.py',
                'spair_synthetic': 'spairkit::rain_streak/spair_synthetic.py'}
+    # Installed with the plugin; resolves spairkit::rain_streak/<file>.
+    config_package = __name__ + '.configs'
     batch_size = 8

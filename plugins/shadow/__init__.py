@@ -17,12 +17,15 @@ class ShadowTask(Task):
     datasets = {'istd': 'ISTDDataset'}
     default_layout = 'istd'
     # ISTD ships ground-truth masks; the threshold only serves pairs without one.
-    mask_threshold = 0.05
-    mask_on = 'max'
+    # The mask rule is written once, on the synthesiser (spairkit.mask_rule.MaskRule applies it).
+    mask_threshold = synthesis.ShadowSynthesizer.default_mask_threshold
+    mask_on = synthesis.ShadowSynthesizer.default_mask_on
     synthesizer = {'type': 'ShadowSynthesizer'}
     protocols = {'istd': 'istd_lab'}
     configs = {'netl': 'spairkit::shadow/netl_istd.py',
                'spair': 'spairkit::shadow/spair_istd.py',
                'netl_synthetic': 'spairkit::shadow/netl_synthetic.py',
                'spair_synthetic': 'spairkit::shadow/spair_synthetic.py'}
+    # Installed with the plugin; resolves spairkit::shadow/<file>.
+    config_package = __name__ + '.configs'
     batch_size = 8

@@ -23,16 +23,12 @@ from pathlib import Path
 import torch
 
 from spairkit.config import load_config
+from spairkit.tasks import get_task
 
-from .ladder import LOCALIZER_CONFIG, RUNG_NAMES, SMALL_NETL, rung, shrink_model_cfg
+from .ladder import RUNG_NAMES, SMALL_NETL, model_cfg, rung, shrink_model_cfg
 from .model_quick import count_parameters
 from .timing import time_call
 
-#: task -> (synthesiser, evaluation protocol of the packaged synthetic config).
-TASKS = {
-    'rain_streak': ('RainStreakSynthesizer', 'rain13k_y'),
-    'raindrop': ('RaindropSynthesizer', 'agan_y_crop4'),
-}
 #: The metrics reported per rung (RestorationMetric's names, Y channel).
 METRIC_KEYS = ('PSNR', 'SSIM', 'PSNR_degraded', 'PSNR_clean', 'SSIM_degraded', 'SSIM_clean')
 
@@ -62,9 +58,14 @@ class AblationSettings:
 
 
 def _data_cfgs(cfg, task: str, settings: AblationSettings, seed: int) -> None:
-    """Point the config's train/test data at the task's synthetic pairs."""
-    synth, protocol = TASKS[task]
-    degradation = dict(type=synth)
+    """Point the config's train/test data at the task's synthetic pairs.
+
+    The synthesiser and the evaluation protocol are the task's own declarations
+    (``get_task(task).synthesizer`` and its default layout's protocol).
+    """
+    declared = get_task(task)
+    degradation = declared.synthesizer_cfg()
+    protocol = declared.protocol()
     cfg.train_dataloader = dict(
         batch_size=settings.batch_size, num_workers=0,
         sampler=dict(type='InfiniteSampler', shuffle=True, seed=seed),
@@ -108,8 +109,11 @@ def _schedule_cfgs(cfg, iters: int, settings: AblationSettings, seed: int,
 
 
 def localizer_config(task: str, settings: AblationSettings, work_dir: Path):
-    """Net_L of ``task`` at the ablation's width and budget (seed 0, shared by all rungs)."""
-    cfg = load_config(LOCALIZER_CONFIG)
+    """Net_L of ``task`` at the ablation's width and budget (seed 0, shared by all rungs).
+
+    Starts from the task's own ``netl_synthetic`` config (runtime, hooks, Net_L).
+    """
+    cfg = load_config(get_task(task).config('netl_synthetic'))
     cfg.model.netl = dict(cfg.model.netl, **SMALL_NETL)
     cfg.model.pos_weight = settings.netl_pos_weight
     _data_cfgs(cfg, task, settings, seed=0)
@@ -119,9 +123,12 @@ def localizer_config(task: str, settings: AblationSettings, work_dir: Path):
 
 def rung_config(name: str, task: str, settings: AblationSettings, seed: int,
                 netl_checkpoint: str, work_dir: Path):
-    """Rung ``name``'s restorer stage on ``task``: the same budget for every rung."""
-    cfg = load_config(rung(name).config)
-    model = shrink_model_cfg(cfg.to_dict()['model'])
+    """Rung ``name``'s restorer stage on ``task``: the same budget for every rung.
+
+    The task's ``spair_synthetic`` config with its model replaced by the rung's.
+    """
+    cfg = load_config(get_task(task).config('spair_synthetic'))
+    model = shrink_model_cfg(model_cfg(name))
     model['netl_checkpoint'] = str(netl_checkpoint)
     cfg.model = model
     _data_cfgs(cfg, task, settings, seed=seed)
@@ -191,8 +198,7 @@ def run_ablation(settings: AblationSettings, log: Callable[[str], None] = print,
     so far after every trained model, so a long run can save partial results.
     """
     for task in settings.tasks:
-        if task not in TASKS:
-            raise ValueError(f'unknown ablation task {task!r}; choose from {", ".join(TASKS)}')
+        get_task(task)  # an unknown task is a ConfigError naming the registered ones
     for name in settings.rungs:
         rung(name)
     root = Path(settings.work_dir)

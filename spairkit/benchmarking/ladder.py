@@ -1,7 +1,8 @@
 """The Table 6 ladder (Net1 -> SPAIR) as model configs, at the library's or a small width.
 
 The five rungs are the packaged model configs ``configs/_base_/models/*.py`` (what
-``spairkit::spair/net{1..4}.py`` and ``spair.py`` train). Benchmarks need them at a
+``spairkit::spair/net{1..4}.py`` and ``spair.py`` train on synthetic rain streaks; the
+rungs here are only the models, task-agnostic). Benchmarks need them at a
 CPU-sized width too; :func:`shrink_model_cfg` narrows every rung *in the same way*
 (widths, growth rates, encoder depth), so the rungs still differ only in the blocks
 that Table 6 adds, which is the comparison the ablation is about.
@@ -24,14 +25,16 @@ class Rung:
 
 
 LADDER = (
-    Rung('Net1', 'dense encoder-decoder (DED), no guidance', 'spairkit::spair/net1.py'),
-    Rung('Net2', '+ SFM (Net_L features, mask statistics)', 'spairkit::spair/net2.py'),
-    Rung('Net3', '+ SC (sparse convs in the decoder)', 'spairkit::spair/net3.py'),
-    Rung('Net4', '+ NL (standard non-local)', 'spairkit::spair/net4.py'),
-    Rung('SPAIR', '+ SNL instead of NL (full SPAIR)', 'spairkit::spair/spair.py'),
+    Rung('Net1', 'dense encoder-decoder (DED), no guidance',
+         'spairkit::_base_/models/net1_ded.py'),
+    Rung('Net2', '+ SFM (Net_L features, mask statistics)',
+         'spairkit::_base_/models/net2_sfm.py'),
+    Rung('Net3', '+ SC (sparse convs in the decoder)', 'spairkit::_base_/models/net3_sc.py'),
+    Rung('Net4', '+ NL (standard non-local)', 'spairkit::_base_/models/net4_nl.py'),
+    Rung('SPAIR', '+ SNL instead of NL (full SPAIR)', 'spairkit::_base_/models/spair.py'),
 )
 RUNG_NAMES = tuple(r.name for r in LADDER)
-LOCALIZER_CONFIG = 'spairkit::spair/netl_localizer.py'
+LOCALIZER_CONFIG = 'spairkit::_base_/models/netl.py'
 
 #: Widths of ``spairkit demo`` (configs/demo/*.py): small enough to train on 2 CPU cores.
 SMALL_NETL = dict(base_channels=16, num_levels=3, growth=8, num_dense_layers=2)

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import torch
 
-from spairkit.degradations import mask_from_difference
 from spairkit.errors import ConfigError, DataError
+from spairkit.mask_rule import MaskRule, as_mask_rule, rule_for
 from spairkit.registry import TRANSFORMS
 
 from .image_io import load_pair
@@ -78,28 +78,31 @@ class LoadPairFromFile:
 
 @TRANSFORMS.register_module()
 class DeriveMask:
-    """The paper's mask for datasets without one: ``|degraded - clean| > threshold``.
+    """The paper's mask for datasets without one: the task's mask rule on ``img`` vs ``gt``.
+
+    The rule is :class:`spairkit.mask_rule.MaskRule`, the one the synthesisers, SPAIR
+    and the metrics use. By default it is the rule of the sample's task (the
+    ``task`` of its dataset, :attr:`Task.mask_threshold <spairkit.tasks.Task>` and
+    ``mask_on``), so a config does not repeat the task's numbers.
 
     Args:
-        threshold: fraction of the white level (0.1 = 25.5 grey levels on 8-bit),
-            so one value works for 8- and 16-bit data. The paper marks only
-            severe distortions, so tasks use a clearly non-zero threshold.
-        on: ``'max'`` compares the largest per-channel difference; ``'y'``
-            compares the difference of BT.601 luma (ignores pure chroma shifts).
+        threshold: override the task's threshold (fraction of the white level, 0.1 =
+            25.5 grey levels on 8-bit); give it together with ``on``.
+        on: ``'max'`` (largest per-channel difference) or ``'y'`` (BT.601 luma).
         morphology: ``None`` or ``dict(op='dilate'|'erode'|'open'|'close',
             kernel=3, iterations=1)`` applied to the binary mask.
         overwrite: if False (default) a ground-truth mask already in the results
             (e.g. ISTD's) is kept and only missing masks are derived.
     """
 
-    def __init__(self, threshold: float = 0.1, on: str = 'max',
+    def __init__(self, threshold: float | None = None, on: str | None = None,
                  morphology: dict | None = None, overwrite: bool = False):
-        if not 0.0 <= float(threshold) < 1.0:
-            raise ConfigError(f'DeriveMask.threshold must be in [0, 1), got {threshold!r}')
-        if on not in ('max', 'y'):
-            raise ConfigError(f"DeriveMask.on must be 'max' or 'y', got {on!r}")
-        self.threshold = float(threshold)
-        self.on = on
+        if (threshold is None) != (on is None):
+            raise ConfigError('DeriveMask: give threshold and on together (an explicit rule), '
+                              f"or neither (the task's rule); got threshold={threshold!r}, "
+                              f'on={on!r}')
+        self.rule = None if threshold is None else as_mask_rule(
+            dict(threshold=threshold, on=on), 'DeriveMask')
         self.overwrite = overwrite
         self.morphology = None
         if morphology is not None:
@@ -113,14 +116,13 @@ class DeriveMask:
                     f'iterations>=1), got {morphology!r}')
             self.morphology = (op, int(kernel), int(iterations))
 
-    def derive(self, img: np.ndarray, gt: np.ndarray) -> np.ndarray:
-        """The ``HxW`` uint8 {0, 1} mask of ``img`` against ``gt``.
+    def rule_for(self, task: str | None) -> MaskRule:
+        """The configured rule, or the one of ``task``."""
+        return rule_for(self.rule, task, 'DeriveMask')
 
-        Uses the synthesisers' own rule (:func:`spairkit.degradations.mask_from_difference`,
-        computed in float, so uint8 cannot wrap), so derived and synthetic masks
-        mean the same thing.
-        """
-        mask = mask_from_difference(img, gt, self.threshold, self.on)
+    def derive(self, img: np.ndarray, gt: np.ndarray, task: str | None = None) -> np.ndarray:
+        """The ``HxW`` uint8 {0, 1} mask of ``img`` against ``gt`` (float, so uint8 cannot wrap)."""
+        mask = self.rule_for(task)(img, gt).astype(np.uint8)
         if self.morphology is not None:
             op, kernel, iterations = self.morphology
             element = cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel))
@@ -129,12 +131,13 @@ class DeriveMask:
 
     def __call__(self, results: dict) -> dict:
         if results.get('mask') is None or self.overwrite:
-            results['mask'] = self.derive(results['img'], results['gt'])
+            results['mask'] = self.derive(results['img'], results['gt'], results.get('task'))
         return results
 
     def __repr__(self) -> str:
-        return (f'{type(self).__name__}(threshold={self.threshold}, on={self.on!r}, '
-                f'morphology={self.morphology}, overwrite={self.overwrite})')
+        rule = "the task's" if self.rule is None else repr(self.rule)
+        return (f'{type(self).__name__}(rule={rule}, morphology={self.morphology}, '
+                f'overwrite={self.overwrite})')
 
 
 @TRANSFORMS.register_module()

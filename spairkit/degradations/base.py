@@ -27,12 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from spairkit.errors import ConfigError, DataError
-
-MASK_MODES = ('max', 'y')
-
-# BT.601 luma weights (the Y of YCbCr, without the studio-range offset, which cancels
-# in a difference).
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+from spairkit.mask_rule import MASK_MODES, MaskRule
 
 
 def dtype_max(dtype: np.dtype) -> float:
@@ -64,17 +59,7 @@ def difference_map(degraded: np.ndarray, clean: np.ndarray, on: str = 'max') -> 
     """
     if on not in MASK_MODES:
         raise ConfigError(f"mask_on must be one of {MASK_MODES}, got {on!r}")
-    if degraded.shape != clean.shape:
-        raise DataError(
-            f'degraded and clean images differ in shape: {degraded.shape} vs {clean.shape}')
-    a = to_float(degraded) if degraded.dtype.kind == 'u' else degraded.astype(np.float32)
-    b = to_float(clean) if clean.dtype.kind == 'u' else clean.astype(np.float32)
-    diff = a - b
-    if diff.ndim == 2:
-        return np.abs(diff)
-    if on == 'y':
-        return np.abs(diff @ _LUMA)
-    return np.abs(diff).max(axis=2)
+    return MaskRule(0.0, on).difference(degraded, clean)  # the one rule (spairkit.mask_rule)
 
 
 def mask_from_difference(degraded: np.ndarray, clean: np.ndarray, threshold: float,
@@ -85,7 +70,7 @@ def mask_from_difference(degraded: np.ndarray, clean: np.ndarray, threshold: flo
     only distortions above a task-specific threshold count as degraded.
     """
     check_threshold(threshold)
-    return (difference_map(degraded, clean, on) > threshold).astype(np.uint8)
+    return MaskRule(threshold, on)(degraded, clean).astype(np.uint8)
 
 
 def check_threshold(threshold: float, key: str = 'mask_threshold') -> float:

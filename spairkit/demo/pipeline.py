@@ -97,6 +97,7 @@ def run_demo(work_dir: str | os.PathLike = 'demo_work', fast: bool = False) -> D
     timings = {'total': end - start, 'localizer': t_localizer - start,
                'restorer': t_restorer - t_localizer, 'evaluate': end - t_restorer}
     settings = {
+        'task': cfg_r.test_dataloader.dataset.task,
         'train_photos': SKIMAGE_TRAIN_PHOTOS, 'heldout_photos': SKIMAGE_HELDOUT_PHOTOS,
         'num_heldout': cfg_r.test_dataloader.dataset.num_samples,
         'heldout_size': cfg_r.test_dataloader.dataset.patch_size,

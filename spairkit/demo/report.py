@@ -5,6 +5,8 @@ import math
 import platform
 from collections.abc import Mapping
 
+from spairkit.mask_rule import task_mask_rule
+
 ROWS = (('PSNR', 'PSNR (Y)'), ('SSIM', 'SSIM (Y)'),
         ('PSNR_degraded', 'PSNR degraded'), ('PSNR_clean', 'PSNR clean'),
         ('SSIM_degraded', 'SSIM degraded'), ('SSIM_clean', 'SSIM clean'))
@@ -21,7 +23,13 @@ def _fmt(value) -> str:
 
 def render_report(metrics: Mapping[str, float], timings: Mapping[str, float],
                   settings: Mapping[str, object]) -> str:
-    """Markdown with the metric table (input vs output), mask scores and wall times."""
+    """Markdown with the metric table (input vs output), mask scores and wall times.
+
+    ``settings['task']`` names the task trained; the degraded/clean regions of the
+    table are its mask rule's (:func:`spairkit.mask_rule.task_mask_rule`).
+    """
+    task = str(settings['task'])
+    regions = task_mask_rule(task)
     header = '| | ' + ' | '.join(label for _, label in ROWS) + ' |'
     rule = '|---' * (len(ROWS) + 1) + '|'
     row_in = '| input | ' + ' | '.join(_fmt(metrics.get(f'input_{k}')) for k, _ in ROWS) + ' |'
@@ -42,8 +50,8 @@ def render_report(metrics: Mapping[str, float], timings: Mapping[str, float],
         header, rule, row_in, row_out,
         '',
         f'PSNR gain of the output over the input: **{gain:+.2f} dB**. '
-        "Degraded / clean regions: pixels of the ground-truth mask "
-        "(`max_c |input - clean| > 0.1`).",
+        "Degraded / clean regions: pixels of the ground-truth mask, made by the "
+        f"{task} task's mask rule (`{regions.describe()}`).",
         '',
         '## Net_L mask on the held-out images',
         '',

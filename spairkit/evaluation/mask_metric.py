@@ -1,8 +1,9 @@
 """``MaskMetric``: how well Net_L localises the degraded pixels, for MMEngine.
 
 Thresholds the model's ``'pred_mask'`` probability (> 0.5 by default) and compares it
-with the sample's ``'mask'`` or, when it has none, with the mask derived from
-``|input - gt| > mask_threshold`` (the same rule that made the training targets).
+with the sample's ``'mask'`` or, when it has none, with the mask the task's mask rule
+(:mod:`spairkit.mask_rule`, the same rule that made the training targets) derives from
+``input`` and ``gt``.
 Scores are computed from confusion counts **pooled over the dataset** (``IoU``,
 ``F1``, ``precision``, ``recall``, ``BER``; see :mod:`.mask_metrics`), plus ``mIoU``,
 the mean of the per-image IoUs. Keys are prefixed ``mask/`` by default.
@@ -16,11 +17,11 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from spairkit.errors import DataError
+from spairkit.mask_rule import rule_for
 from spairkit.registry import METRICS
 
 from .mask_metrics import ConfusionCounts
-from .region_metrics import degradation_mask
-from .restoration_metric import per_task_value
+from .restoration_metric import metric_mask_rule
 from .sample_conversion import binary_mask, peak_of, quantise, sample_name
 
 
@@ -30,8 +31,10 @@ class MaskMetric(BaseMetric):
 
     Args:
         threshold: probability above which a predicted pixel counts as degraded.
-        mask_threshold: derives the reference mask from ``|input - gt|`` (fraction of
-            the peak) when a sample has no ``'mask'``; float or ``{task: float}``.
+        mask_rule: derives the reference mask from ``input`` and ``gt`` when a sample
+            has no ``'mask'``: ``None`` (default) = the rule of the sample's task,
+            ``dict(threshold=..., on='max'|'y')`` or ``{task: dict(...)}``.
+        mask_threshold: deprecated shorthand for ``mask_rule=dict(threshold=t, on='max')``.
         per_task: report ``<task>/<key>`` per ``metainfo['task']``.
         task: evaluate only the samples of this task.
     """
@@ -39,13 +42,14 @@ class MaskMetric(BaseMetric):
     default_prefix = 'mask'
 
     def __init__(self, threshold: float = 0.5,
+                 mask_rule: Mapping[str, Any] | None = None,
                  mask_threshold: float | Mapping[str, float] | None = None,
                  per_task: bool = False, task: str | None = None,
                  collect_device: str = 'cpu', prefix: str | None = None,
                  collect_dir: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.threshold = float(threshold)
-        self.mask_threshold = mask_threshold
+        self.mask_rule = metric_mask_rule(mask_rule, mask_threshold, 'MaskMetric')
         self.per_task = bool(per_task)
         self.task = task
 
@@ -53,13 +57,15 @@ class MaskMetric(BaseMetric):
         """The sample's own mask, or the one derived from its input and target."""
         if sample.get('mask') is not None:
             return binary_mask(sample['mask'])
-        threshold = per_task_value(self.mask_threshold, task, 'MaskMetric.mask_threshold')
-        if threshold is None or sample.get('input') is None:
-            raise DataError(f"{sample_name(sample)}: no 'mask' to compare with; set "
-                            "MaskMetric.mask_threshold to derive it from 'input' and 'gt'")
+        if sample.get('input') is None:
+            raise DataError(f"{sample_name(sample)}: no 'mask' to compare with and no "
+                            "'input' to derive it from")
+        try:
+            rule = rule_for(self.mask_rule, task, 'MaskMetric.mask_rule')
+        except DataError as exc:
+            raise DataError(f"{sample_name(sample)}: no 'mask' to compare with: {exc}") from None
         peak = peak_of(sample)
-        return degradation_mask(quantise(sample['input'], peak), quantise(sample['gt'], peak),
-                                float(threshold))
+        return rule(quantise(sample['input'], peak), quantise(sample['gt'], peak))
 
     def process(self, data_batch: Any, data_samples: Sequence[Mapping[str, Any]]) -> None:
         """Confusion counts and IoU of every sample in the batch."""

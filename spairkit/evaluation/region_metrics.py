@@ -3,10 +3,11 @@
 SPAIR's claim is that it restores degraded pixels *and* leaves clean pixels alone.
 A whole-image PSNR mixes the two; these functions split it (paper, Fig. S4):
 
-* :func:`degradation_mask` marks a pixel as degraded when the largest per-channel
-  absolute difference between the degraded input and the clean target exceeds a
-  threshold. The threshold is a **fraction of the peak value** (0.1 = 25.5 grey
-  levels on 8-bit images), so the same number works for uint8, uint16 and float.
+* :func:`degradation_mask` (the one mask rule, :mod:`spairkit.mask_rule`) marks a
+  pixel as degraded when the difference between the degraded input and the clean
+  target, on luma or on the largest channel, exceeds a threshold. The threshold is a
+  **fraction of the peak value** (0.1 = 25.5 grey levels on 8-bit images), so the
+  same number works for uint8, uint16 and float.
 * :func:`region_psnr` takes the MSE over the pixels (all channels) of one region.
 * :func:`region_ssim` averages the SSIM map over the pixels of one region. The map is
   only defined where the 11x11 window fits in the image, so the mask is cropped by 5
@@ -24,7 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spairkit.mask_rule import degradation_mask
+
 from .image_metrics import check_pair, crop_borders, masked_psnr, masked_ssim, to_float
+
+__all__ = ['RegionScores', 'SweepPoint', 'degradation_mask', 'region_psnr', 'region_ssim',
+           'threshold_sweep']
 
 
 @dataclass(frozen=True)
@@ -43,17 +49,6 @@ class SweepPoint:
     degraded_fraction: float
     input: RegionScores
     output: RegionScores
-
-
-def degradation_mask(degraded: np.ndarray, clean: np.ndarray, threshold: float) -> np.ndarray:
-    """Boolean HxW mask: ``max_c |degraded - clean| / peak > threshold``."""
-    peak = check_pair(degraded, clean)
-    if not 0.0 <= threshold < 1.0:
-        raise ValueError(f'threshold is a fraction of the peak value in [0, 1), got {threshold}')
-    diff = np.abs(np.asarray(degraded, dtype=np.float64) - np.asarray(clean, dtype=np.float64))
-    if diff.ndim == 3:
-        diff = diff.max(axis=2)
-    return diff / peak > threshold
 
 
 def _prepared(img, ref, mask, crop_border, y_channel):
@@ -87,17 +82,17 @@ def region_ssim(img: np.ndarray, ref: np.ndarray, mask: np.ndarray, crop_border:
 
 def threshold_sweep(input: np.ndarray, output: np.ndarray, gt: np.ndarray,
                     thresholds: Sequence[float], crop_border: int = 0,
-                    y_channel: bool = False) -> list[SweepPoint]:
+                    y_channel: bool = False, on: str = 'max') -> list[SweepPoint]:
     """Degraded/clean PSNR of ``input`` and ``output`` for each threshold (Fig. S4).
 
-    For each threshold t the mask is :func:`degradation_mask` ``(input, gt, t)``: the
+    For each threshold t the mask is :func:`degradation_mask` ``(input, gt, t, on)``: the
     regions are defined by how much the *input* differs from the target, and both the
     input and the restored output are scored on the same regions.
     """
     check_pair(output, gt)
     points = []
     for t in thresholds:
-        mask = degradation_mask(input, gt, float(t))
+        mask = degradation_mask(input, gt, float(t), on)
         points.append(SweepPoint(
             threshold=float(t),
             degraded_fraction=float(mask.mean()),

@@ -11,8 +11,9 @@ PNGs (:mod:`.sample_conversion`) and scores each image with a named protocol
   i.e. the baseline the restoration should beat;
 * with ``region_aware=True``: ``PSNR_degraded``, ``PSNR_clean``, ``SSIM_degraded``,
   ``SSIM_clean``, their ``input_`` twins and ``degraded_fraction``. Regions come from
-  the sample's ``'mask'`` or, when it has none, from ``|input - gt| > mask_threshold``
-  (fraction of the peak, max over channels).
+  the sample's ``'mask'`` or, when it has none, from the mask rule
+  (:mod:`spairkit.mask_rule`) of the sample's task (``metainfo['task']``), or the
+  ``mask_rule`` given here: the regions reported are the task's own.
 
 Joint multi-task evaluation: ``protocols=dict(rain_streak='rain13k_y', ...)`` picks a
 protocol per ``metainfo['task']`` (``protocol`` is the default for other tasks);
@@ -27,22 +28,26 @@ from typing import Any, Union
 from mmengine.evaluator import BaseMetric
 
 from spairkit.errors import ConfigError, DataError
+from spairkit.mask_rule import check_mask_rule_spec, rule_for
 from spairkit.registry import METRICS
 
 from .protocols import Protocol, aggregate_scores, get_protocol
-from .region_metrics import degradation_mask
 from .sample_conversion import binary_mask, peak_of, quantise, sample_name
 
 ProtocolSpec = Union[str, Protocol, Mapping[str, Any]]
 
 
-def per_task_value(value, task: str | None, what: str):
-    """``value`` itself, or ``value[task]`` when it is a per-task dict."""
-    if isinstance(value, Mapping):
-        if task not in value:
-            raise ConfigError(f'{what} has no entry for task {task!r}; it has {sorted(value)}')
-        return value[task]
-    return value
+def metric_mask_rule(mask_rule, mask_threshold, owner: str):
+    """A metric's ``mask_rule``, accepting the deprecated ``mask_threshold`` shorthand."""
+    if mask_threshold is not None:
+        if mask_rule is not None:
+            raise ConfigError(f'{owner}: give mask_rule only (mask_threshold is its '
+                              'deprecated max-channel shorthand)')
+        if isinstance(mask_threshold, Mapping):
+            mask_rule = {t: dict(threshold=v, on='max') for t, v in mask_threshold.items()}
+        else:
+            mask_rule = dict(threshold=mask_threshold, on='max')
+    return check_mask_rule_spec(mask_rule, f'{owner}.mask_rule')
 
 
 @METRICS.register_module()
@@ -54,9 +59,11 @@ class RestorationMetric(BaseMetric):
             or a dict of its fields.
         protocols: optional ``{task: protocol}`` overriding ``protocol`` per task.
         region_aware: also report degraded/clean-region PSNR/SSIM.
-        mask_threshold: threshold (fraction of the peak) that derives the region mask
-            from ``|input - gt|`` when a sample has no ``'mask'``; a float or a
-            ``{task: float}`` dict. ``None``: samples must carry a mask.
+        mask_rule: the rule that derives the region mask from ``|input - gt|`` when a
+            sample has no ``'mask'``: ``None`` (default) = the rule of the sample's
+            task, ``dict(threshold=..., on='max'|'y')`` or ``{task: dict(...)}``.
+        mask_threshold: deprecated shorthand for ``mask_rule=dict(threshold=t,
+            on='max')`` (or ``{task: t}``).
         per_task: report ``<task>/<key>`` for every task instead of one average.
         task: evaluate only the samples of this task.
         evaluate_input: also score the degraded input (``input_*`` keys).
@@ -68,6 +75,7 @@ class RestorationMetric(BaseMetric):
     def __init__(self, protocol: ProtocolSpec = 'rain13k_y',
                  protocols: Mapping[str, ProtocolSpec] | None = None,
                  region_aware: bool = False,
+                 mask_rule: Mapping[str, Any] | None = None,
                  mask_threshold: float | Mapping[str, float] | None = None,
                  per_task: bool = False, task: str | None = None,
                  evaluate_input: bool = True, collect_device: str = 'cpu',
@@ -76,7 +84,7 @@ class RestorationMetric(BaseMetric):
         self.protocol = get_protocol(protocol)
         self.protocols = {t: get_protocol(p) for t, p in (protocols or {}).items()}
         self.region_aware = bool(region_aware)
-        self.mask_threshold = mask_threshold
+        self.mask_rule = metric_mask_rule(mask_rule, mask_threshold, 'RestorationMetric')
         self.per_task = bool(per_task)
         self.task = task
         self.evaluate_input = bool(evaluate_input)
@@ -138,13 +146,14 @@ class RestorationMetric(BaseMetric):
         """The degraded-region mask: the sample's own, or derived from input vs gt."""
         if mask is not None:
             return mask
-        threshold = per_task_value(self.mask_threshold, task, 'RestorationMetric.mask_threshold')
-        if threshold is None:
-            raise DataError(f"{sample_name(sample)}: region_aware=True but the sample has no "
-                            "'mask' and RestorationMetric.mask_threshold is not set")
         if inp is None:
             raise DataError(f"{sample_name(sample)}: deriving the region mask needs 'input'")
-        return degradation_mask(inp, gt, float(threshold))
+        try:
+            rule = rule_for(self.mask_rule, task, 'RestorationMetric.mask_rule')
+        except DataError as exc:
+            raise DataError(f'{sample_name(sample)}: region_aware=True but the sample has no '
+                            f"'mask': {exc}") from None
+        return rule(inp, gt)
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         """Average the per-image scores (per task with ``per_task=True``)."""

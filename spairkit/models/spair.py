@@ -10,6 +10,7 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from spairkit.errors import ConfigError
+from spairkit.mask_rule import check_mask_rule_spec, rule_for
 from spairkit.registry import LOSSES, MODELS
 
 from .checkpoint import load_prefixed_weights
@@ -33,10 +34,11 @@ class SPAIR(BaseModel):
       Net_R sees is ``sigmoid(Net_L) > binarize_threshold`` (or the ground-truth mask
       with ``use_gt_mask=True``), max-pooled per level inside Net_R.
 
-    Where a sample has no ``mask``, the ground-truth mask is derived as
-    ``max_c |input - gt| > mask_threshold`` (the paper marks only severe distortions;
-    the threshold is per task). Inputs of any size are reflect-padded to the network
-    stride and cropped back.
+    Where a sample has no ``mask``, the ground-truth mask is derived from
+    ``|input - gt|`` by the mask rule (:class:`spairkit.mask_rule.MaskRule`) of the
+    sample's task (``metainfo['task']``; the paper marks only severe distortions, with a
+    per-task threshold), or by ``mask_rule`` when the config sets one. Inputs of any
+    size are reflect-padded to the network stride and cropped back.
 
     ``forward`` modes: ``'loss'`` a dict of losses and logged scalars; ``'tensor'`` the
     restored batch (restorer, unclamped) or the mask logits (localizer); ``'predict'`` a
@@ -53,7 +55,12 @@ class SPAIR(BaseModel):
             ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='netl.')``.
         use_gt_mask: restorer stage: feed Net_R the ground-truth mask instead of
             Net_L's (also at predict time; the predicted mask is still reported).
-        mask_threshold: threshold deriving a ground-truth mask from ``|input - gt|``.
+        mask_rule: the rule deriving a ground-truth mask from ``|input - gt|`` where a
+            sample has none: ``None`` (default) = the rule of the sample's task,
+            ``dict(threshold=..., on='max'|'y')`` or ``{task: dict(...)}``.
+        mask_threshold: deprecated shorthand for
+            ``mask_rule=dict(threshold=mask_threshold, on='max')`` (configs written
+            before ``mask_rule``, e.g. an exported ``model.py``).
         binarize_threshold: probability above which Net_L marks a pixel degraded.
         pos_weight: shorthand for ``mask_loss=dict(type='BCELoss', pos_weight=...)``
             (give one or the other).
@@ -63,7 +70,8 @@ class SPAIR(BaseModel):
 
     def __init__(self, stage: str = 'restorer', netl: dict | None = None,
                  netr: dict | None = None, netl_checkpoint: str | None = None,
-                 use_gt_mask: bool = False, mask_threshold: float = 0.1,
+                 use_gt_mask: bool = False, mask_rule: dict | None = None,
+                 mask_threshold: float | None = None,
                  binarize_threshold: float = 0.5, pos_weight: float | None = None,
                  pixel_loss: dict | None = None, mask_loss: dict | None = None,
                  data_preprocessor: dict | nn.Module | None = None,
@@ -88,7 +96,12 @@ class SPAIR(BaseModel):
         self.stage = stage
         self.netl_checkpoint = netl_checkpoint
         self.use_gt_mask = use_gt_mask
-        self.mask_threshold = float(mask_threshold)
+        if mask_threshold is not None:
+            if mask_rule is not None:
+                raise ConfigError('give model.mask_rule only (model.mask_threshold is its '
+                                  'deprecated max-channel shorthand)')
+            mask_rule = dict(threshold=mask_threshold, on='max')
+        self.mask_rule = check_mask_rule_spec(mask_rule, 'model.mask_rule')
         self.binarize_threshold = float(binarize_threshold)
         if pos_weight is not None:
             if mask_loss is not None:
@@ -147,7 +160,7 @@ class SPAIR(BaseModel):
     # ----------------------------------------------------------------- helpers
     def _gt_masks(self, inputs: torch.Tensor, data_samples: Sequence[dict] | None,
                   required: bool = True) -> torch.Tensor | None:
-        """Ground-truth masks (N,1,H,W): given, or ``max_c |input - gt| > mask_threshold``."""
+        """Ground-truth masks (N,1,H,W): given, or derived by the task's mask rule."""
         if not data_samples:
             if required:
                 raise ValueError('ground-truth masks need data_samples with mask or gt')
@@ -157,8 +170,10 @@ class SPAIR(BaseModel):
             if sample.get('mask') is not None:
                 masks.append(sample['mask'].to(inputs))
             elif sample.get('gt') is not None:
-                diff = (inputs[i] - sample['gt'].to(inputs)).abs().amax(dim=0, keepdim=True)
-                masks.append((diff > self.mask_threshold).to(inputs.dtype))
+                task = (sample.get('metainfo') or {}).get('task')
+                rule = rule_for(self.mask_rule, task, 'model.mask_rule')
+                derived = rule(inputs[i], sample['gt'].to(inputs), channel_axis=0)
+                masks.append(derived[None].to(inputs.dtype))
             elif required:
                 raise ValueError(f'data_samples[{i}] has neither mask nor gt')
             else:

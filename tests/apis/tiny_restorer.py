@@ -3,7 +3,7 @@
 # restorer config does: inference must not need it.
 _base_ = [
     '../../configs/_base_/models/spair.py',
-    '../../configs/_base_/datasets/synthetic_rain.py',
+    'spairkit::rain_streak/_base_/datasets/synthetic_rain.py',
     '../../configs/_base_/schedules/adam_1e-4.py',
     '../../configs/_base_/default_runtime.py',
 ]

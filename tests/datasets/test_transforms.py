@@ -88,7 +88,7 @@ def test_derive_mask_uint8_no_wraparound():
     img = np.array([[[10, 10, 10], [200, 200, 200]]], np.uint8)
     gt = np.array([[[200, 200, 200], [10, 10, 10]]], np.uint8)
     # 10 - 200 would wrap to 66 in uint8 and stay below a 0.5 threshold (127.5).
-    out = DeriveMask(threshold=0.5)({'img': img, 'gt': gt})
+    out = DeriveMask(threshold=0.5, on='max')({'img': img, 'gt': gt})
     np.testing.assert_array_equal(out['mask'], [[1, 1]])
     assert out['mask'].dtype == np.uint8
 
@@ -110,27 +110,49 @@ def test_derive_mask_16_bit_uses_fraction_of_range():
     img = gt.copy()
     img[0, 0] = 3000   # 4.6 % of 65535
     img[0, 1] = 9000   # 13.7 %
-    np.testing.assert_array_equal(DeriveMask(0.1)({'img': img, 'gt': gt})['mask'], [[0, 1]])
+    np.testing.assert_array_equal(DeriveMask(0.1, 'max')({'img': img, 'gt': gt})['mask'], [[0, 1]])
 
 
 def test_derive_mask_morphology_and_ground_truth_kept():
     gt = np.zeros((7, 7, 3), np.uint8)
     img = gt.copy()
     img[3, 3] = 255
-    dilated = DeriveMask(0.1, morphology=dict(op='dilate', kernel=3))({'img': img, 'gt': gt})
+    dilated = DeriveMask(0.1, 'max', morphology=dict(op='dilate', kernel=3))({'img': img, 'gt': gt})
     expected = np.zeros((7, 7), np.uint8)
     expected[2:5, 2:5] = 1
     np.testing.assert_array_equal(dilated['mask'], expected)
-    opened = DeriveMask(0.1, morphology=dict(op='open', kernel=3))({'img': img, 'gt': gt})
+    opened = DeriveMask(0.1, 'max', morphology=dict(op='open', kernel=3))({'img': img, 'gt': gt})
     assert opened['mask'].sum() == 0  # a single pixel does not survive an opening
     gt_mask = np.ones((7, 7), np.uint8)
-    kept = DeriveMask(0.1)({'img': img, 'gt': gt, 'mask': gt_mask})
+    kept = DeriveMask(0.1, 'max')({'img': img, 'gt': gt, 'mask': gt_mask})
     assert kept['mask'] is gt_mask
-    replaced = DeriveMask(0.1, overwrite=True)({'img': img, 'gt': gt, 'mask': gt_mask})
+    replaced = DeriveMask(0.1, 'max', overwrite=True)({'img': img, 'gt': gt, 'mask': gt_mask})
     assert replaced['mask'].sum() == 1
 
 
-@pytest.mark.parametrize('kwargs', [dict(threshold=1.5), dict(on='lab'),
+def test_derive_mask_uses_the_samples_task_rule():
+    """Without threshold/on, DeriveMask applies the rule of the sample's task: rain
+    streaks mark luma changes above 6%, so a pure red shift is clean there."""
+    from spairkit.tasks import get_task
+
+    rule = get_task('rain_streak').mask_rule()
+    assert rule == dict(threshold=0.06, on='y')
+    gt = np.full((1, 2, 3), 100, np.uint8)
+    img = gt.copy()
+    img[0, 0] = (140, 100, 100)   # red +40 (15.7% max, 4.7% luma)
+    img[0, 1] = (120, 120, 120)   # grey +20 (7.8% on both)
+    out = DeriveMask()({'img': img, 'gt': gt, 'task': 'rain_streak'})
+    np.testing.assert_array_equal(out['mask'], [[0, 1]])
+    shadow = get_task('shadow').mask_rule()   # 'max' at 5%: both pixels count
+    assert shadow['on'] == 'max'
+    np.testing.assert_array_equal(DeriveMask()({'img': img, 'gt': gt, 'task': 'shadow'})['mask'],
+                                  [[1, 1]])
+    with pytest.raises(DataError, match='names no task'):
+        DeriveMask()({'img': img, 'gt': gt})
+
+
+@pytest.mark.parametrize('kwargs', [dict(threshold=1.5, on='max'), dict(threshold=0.1, on='lab'),
+                                    dict(threshold=0.1),
                                     dict(morphology=dict(op='blur')),
                                     dict(morphology=dict(op='dilate', size=3))])
 def test_derive_mask_bad_config(kwargs):

@@ -63,17 +63,68 @@ def test_quantisation_rounds_like_saving_a_png():
     assert metric.evaluate(1) == {'PSNR': psnr(pred, gt), 'SSIM': ssim(pred, gt)}
 
 
-def test_mask_is_derived_from_the_threshold_when_absent():
+def test_mask_is_derived_by_the_configured_rule_when_absent():
     sample, (inp, pred, gt, streaks) = predict_dict(4, with_mask=False)
     metric = METRICS.build(dict(type='RestorationMetric', protocol='gopro_rgb',
-                                region_aware=True, mask_threshold=0.1))
+                                region_aware=True, mask_rule=dict(threshold=0.1, on='max')))
     metric.process({}, [sample])
     out = metric.evaluate(1)
     derived = np.abs(inp.astype(int) - gt.astype(int)).max(axis=2) / 255 > 0.1
     assert out['PSNR_degraded'] == pytest.approx(region_psnr(pred, gt, derived).degraded)
-    no_threshold = METRICS.build(dict(type='RestorationMetric', region_aware=True))
-    with pytest.raises(DataError, match="img4.png.*mask_threshold"):
-        no_threshold.process({}, [sample])
+    # The deprecated shorthand means the same max-channel rule.
+    old = METRICS.build(dict(type='RestorationMetric', protocol='gopro_rgb',
+                             region_aware=True, mask_threshold=0.1))
+    old.process({}, [sample])
+    assert old.evaluate(1) == out
+    sample['metainfo']['task'] = ''
+    no_rule = METRICS.build(dict(type='RestorationMetric', region_aware=True))
+    with pytest.raises(DataError, match="img4.png.*names no task"):
+        no_rule.process({}, [sample])
+    with pytest.raises(ConfigError, match='mask_rule'):
+        METRICS.build(dict(type='RestorationMetric', mask_rule=dict(threshold=0.1, on='lab')))
+
+
+def rain_rule_sample() -> tuple[dict, np.ndarray, np.ndarray]:
+    """A rain-streak sample without a mask where the two rules disagree.
+
+    Columns 4-7: red +40 (15.7% on the largest channel, 4.7% on luma): degraded for a
+    max-channel 0.1 rule, clean for rain streaks' luma 0.06 rule. Columns 14-17: grey
+    +20 (7.8% on both): clean for max/0.1, degraded for luma/0.06.
+    """
+    gt = np.full((16, 24, 3), 100, np.uint8)
+    inp = gt.copy()
+    inp[:, 4:8, 0] += 40
+    inp[:, 14:18] += 20
+    sample = {'pred': as_tensor(gt), 'input': as_tensor(inp), 'gt': as_tensor(gt),
+              'pred_mask': torch.zeros(1, 16, 24),
+              'metainfo': {'img_path': 'rain.png', 'task': 'rain_streak', 'max_value': 255}}
+    luma = np.zeros((16, 24), bool)
+    luma[:, 14:18] = True
+    chroma = np.zeros((16, 24), bool)
+    chroma[:, 4:8] = True
+    return sample, luma, chroma
+
+
+def test_regions_follow_the_samples_task_rule_rain_streak_y_006():
+    """Without a mask and without a configured rule, RestorationMetric and MaskMetric
+    split the image by the task's own rule: rain streaks are luma changes above 6%."""
+    from spairkit.tasks import get_task
+
+    assert get_task('rain_streak').mask_rule() == dict(threshold=0.06, on='y')
+    sample, luma, chroma = rain_rule_sample()
+    metric = METRICS.build(dict(type='RestorationMetric', protocol='rain13k_y',
+                                region_aware=True))
+    metric.process({}, [sample])
+    assert metric.evaluate(1)['degraded_fraction'] == pytest.approx(luma.mean())
+    # The old, drifted rule (largest channel at 0.1) would have split it elsewhere.
+    drifted = METRICS.build(dict(type='RestorationMetric', protocol='rain13k_y',
+                                 region_aware=True, mask_rule=dict(threshold=0.1, on='max')))
+    drifted.process({}, [sample])
+    assert drifted.evaluate(1)['degraded_fraction'] == pytest.approx(chroma.mean())
+    masks = METRICS.build(dict(type='MaskMetric'))
+    sample['pred_mask'] = torch.from_numpy(luma[None].astype(np.float32))
+    masks.process({}, [sample])
+    assert masks.evaluate(1)['mask/IoU'] == 1.0   # the reference is the luma mask
 
 
 def test_per_task_protocols_and_task_filter():
@@ -135,8 +186,9 @@ def test_mask_metric_derives_the_reference_and_names_missing_data():
     metric = METRICS.build(dict(type='MaskMetric', mask_threshold=0.1))
     metric.process({}, [sample])
     assert metric.evaluate(1)['mask/IoU'] == 1.0  # the streaks are exactly the derived mask
-    with pytest.raises(DataError, match="img10.png: no 'mask'"):
-        METRICS.build(dict(type='MaskMetric')).process({}, [sample])
+    assert metric.mask_rule.to_dict() == dict(threshold=0.1, on='max')
     sample['metainfo'].pop('task')
+    with pytest.raises(DataError, match="img10.png: no 'mask'.*names no task"):
+        METRICS.build(dict(type='MaskMetric')).process({}, [sample])
     with pytest.raises(DataError, match="img10.png: per_task=True"):
         METRICS.build(dict(type='RestorationMetric', per_task=True)).process({}, [sample])

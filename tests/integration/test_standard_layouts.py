@@ -17,8 +17,6 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import REPO
-
 
 def _pair(rng, h=40, w=44):
     clean = rng.integers(40, 200, (h, w, 3), dtype=np.uint8)
@@ -104,7 +102,7 @@ def test_spairkit_test_on_standard_layout(config_name, tmp_path):
     from spairkit.cli.main import main
 
     make_layout, expected = LAYOUTS[config_name]
-    config = REPO / 'configs' / config_name
+    config = 'spairkit::' + config_name  # the task plugin's packaged config
     overrides = make_layout(tmp_path / 'data', np.random.default_rng(0))
     overrides.update({'test_dataloader.num_workers': '0',
                       'test_dataloader.persistent_workers': 'False'})

@@ -10,7 +10,7 @@ from spairkit.config import load_config
 from spairkit.models import SFM, DenseBlock, NonLocal, SparseConvBlock, SparseNonLocal
 from spairkit.registry import MODELS
 
-CONFIGS = Path(__file__).resolve().parents[2] / 'configs' / 'spair'
+CONFIGS = Path(__file__).resolve().parents[2] / 'plugins' / 'rain_streak' / 'configs' / 'spair'
 
 EXPECTED = {  # config -> (decoder block types at every level, has SFM)
     'net1.py': ([DenseBlock], False),

@@ -102,7 +102,7 @@ def test_predict_contract_on_odd_size():
 
 def test_localizer_loss_logs_iou_f1_and_derives_missing_masks():
     deg, clean, _ = synthetic_pairs(2, size=16)
-    model = build(stage='localizer', mask_threshold=0.3)
+    model = build(stage='localizer', mask_rule=dict(threshold=0.3, on='max'))
     data = model.data_preprocessor(make_batch(deg, clean))  # no masks given
     losses = model(**data, mode='loss')
     assert set(losses) == {'loss_bce', 'mask_iou', 'mask_f1'}
@@ -168,3 +168,22 @@ def test_netl_checkpoint_may_be_the_localizer_work_dir(tmp_path):
     empty.mkdir()
     with pytest.raises(CheckpointError, match='last_checkpoint'):
         build(netl_checkpoint=str(empty)).init_weights()
+
+
+def test_missing_masks_follow_the_samples_task_rule():
+    """Without model.mask_rule, a sample without a mask gets its task's rule: rain
+    streaks count luma changes above 6%, so a red-only shift is clean there."""
+    model = build(stage='localizer')
+    gt = torch.full((3, 4, 4), 0.4)
+    inp = gt.clone()
+    inp[0, :, :2] += 0.16            # red +16%: 4.8% luma
+    inp[:, :, 3] += 0.10             # grey +10%
+    samples = [{'gt': gt, 'metainfo': {'task': 'rain_streak'}},
+               {'gt': gt, 'metainfo': {'task': 'raindrop'}}]   # max channel at 8%
+    masks = model._gt_masks(torch.stack([inp, inp]), samples)
+    assert masks[0, 0].sum(dim=0).tolist() == [0, 0, 0, 4]
+    assert masks[1, 0].sum(dim=0).tolist() == [4, 4, 0, 4]
+    with pytest.raises(DataError, match='names no task'):
+        model._gt_masks(inp[None], [{'gt': gt, 'metainfo': {'task': ''}}])
+    with pytest.raises(ConfigError, match='mask_rule'):
+        build(stage='localizer', mask_rule=dict(threshold=0.1, on='max'), mask_threshold=0.1)

@@ -117,7 +117,7 @@ CASES = [
         *TOY_TRAIN, '--work-dir', str(t), '--cfg-options', 'model.width=wide'],
         2, 'model.width: ToyRestorer expects int', env={'PYTHONPATH': str(TOY)}),
     Case('config', 'nested component: unknown argument', lambda t: [
-        'train', str(REPO / 'configs/spair/spair.py'), '--work-dir', str(t),
+        'train', str(REPO / 'plugins/rain_streak/configs/spair/spair.py'), '--work-dir', str(t),
         '--cfg-options', 'model.netr.sfm.epss=1'],
         2, "model.netr.sfm: SFM has no argument 'epss'"),
     Case('config', 'malformed --cfg-options pair', lambda t: [

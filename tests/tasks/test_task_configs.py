@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from spairkit.cli.main import main
-from spairkit.config import load_config, packaged_config_root
+from spairkit.config import load_config, packaged_config_root, task_config_roots
 from spairkit.tasks import CONFIG_ROLES, get_task
 
 BUILTIN = ['rain_streak', 'raindrop', 'shadow', 'motion_blur']
@@ -42,7 +42,9 @@ def test_every_declared_config_loads_and_follows_the_paper(name, role):
         crop = [t for t in dataset.pipeline if t.type == 'PairedRandomCrop']
         assert crop and crop[0].size == 256
         derive = [t for t in dataset.pipeline if t.type == 'DeriveMask'][0]
-        assert (derive.threshold, derive.on) == (task.mask_threshold, task.mask_on)
+        # No numbers in the config: DeriveMask applies the sample's task rule.
+        assert 'threshold' not in derive and 'on' not in derive
+    assert 'mask_threshold' not in cfg.model and cfg.model.get('mask_rule') is None
     flips = [t for t in dataset.pipeline if t.type == 'PairedFlip'][0]
     assert flips.horizontal == 0.5 and flips.vertical == 0.5
     protocols = {e.protocol for e in cfg.val_evaluator if e.type == 'RestorationMetric'}
@@ -50,11 +52,30 @@ def test_every_declared_config_loads_and_follows_the_paper(name, role):
 
 
 def test_every_packaged_task_config_is_declared_by_its_task():
-    root = packaged_config_root()
+    roots = task_config_roots()
     for name in BUILTIN:
         declared = {Path(p.split('::')[1]).name for p in get_task(name).configs.values()}
-        on_disk = {p.name for p in (root / name).glob('*.py')}
+        on_disk = {p.name for p in roots[name].glob('*.py')} - {'__init__.py'}
         assert on_disk == declared
+        # The plugin's configs live in the plugin, not in the core's configs/.
+        assert roots[name].samefile(Path(__file__).parents[2] / 'plugins' / name / 'configs')
+        assert not (packaged_config_root() / name).exists()
+
+
+def test_core_configs_name_no_plugin_component():
+    """The core's configs are task-agnostic: no synthesiser, dataset or task of a plugin."""
+    from spairkit.registry import DATASETS, DEGRADATIONS
+
+    DATASETS.import_from_location()
+    DEGRADATIONS.import_from_location()
+    plugin_names = {n for reg in (DATASETS, DEGRADATIONS)
+                    for n, obj in reg.module_dict.items()
+                    if obj.__module__.startswith('spairkit.plugins.')}
+    plugin_names |= {cls.__name__ for cls in (type(t) for t in map(get_task, BUILTIN))}
+    assert 'RainStreakSynthesizer' in plugin_names
+    for path in packaged_config_root().rglob('*.py'):
+        text = path.read_text()
+        assert not [n for n in plugin_names if n in text], path
 
 
 @pytest.fixture

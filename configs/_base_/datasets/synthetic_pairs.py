@@ -1,12 +1,14 @@
 # Synthetic pairs: a DEGRADATIONS synthesiser applied on the fly to random patches of the
 # photographs that ship with scikit-image, so a task trains out of the box without
-# downloads. The per-task files (<task>_synthetic.py) inherit this one and set the task,
-# its synthesiser, batch size and evaluation protocol. Training and validation use different photographs ('train' and
-# 'heldout'); sample i of a dataset always uses default_rng([seed, i]).
+# downloads. Task-agnostic: a task's <task>_synthetic.py inherits this one and sets
+#   task = '<task>'; degradation = dict(type='<its synthesiser>')
+# in train/val dataloader.dataset, its batch size and its evaluators (protocol).
+# Training and validation use different photographs ('train' and 'heldout'); sample i
+# of a dataset always uses default_rng([seed, i]).
 # Swap in your own clean photographs with dataset.clean_dir=<folder>.
-task = 'rain_streak'
+task = ''
 crop_size = 256
-degradation = dict(type='RainStreakSynthesizer')
+degradation = dict()  # the task's synthesiser, set by the child
 
 # The synthesiser already cuts a random crop_size patch (patch_size) before degrading it.
 train_pipeline = [
@@ -34,6 +36,3 @@ val_dataloader = dict(
                  pipeline=test_pipeline, test_mode=True),
 )
 test_dataloader = val_dataloader
-val_evaluator = [dict(type='RestorationMetric', protocol='rain13k_y', region_aware=True),
-                 dict(type='MaskMetric')]
-test_evaluator = val_evaluator

@@ -5,7 +5,7 @@ model = dict(
     type='SPAIR',
     stage='localizer',
     netl=netl,
-    mask_threshold=0.1,       # gt mask where a sample has none: max_c |input - gt| > 0.1
+    mask_rule=None,           # gt mask where a sample has none: its task's mask rule
     binarize_threshold=0.5,   # Net_L probability -> binary mask (logged IoU/F1 use it)
     data_preprocessor=dict(type='RestorationDataPreprocessor'),
 )

@@ -2,15 +2,13 @@
 #   spairkit train spairkit::rain_streak/netl_synthetic.py
 # then stage 2: spairkit train spairkit::rain_streak/spair_synthetic.py
 _base_ = [
-    '../_base_/models/netl.py',
-    '../_base_/datasets/rain_streak_synthetic.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
+    'spairkit::_base_/models/netl.py',
+    './_base_/datasets/rain_streak_synthetic.py',
+    'spairkit::_base_/schedules/adam_1e-4.py',
+    'spairkit::_base_/default_runtime.py',
 ]
 default_scope = 'spairkit'
 work_dir = 'work_dirs/rain_streak/netl_synthetic'
-# Where a sample has no mask the model derives one with the task's threshold.
-model = dict(mask_threshold=0.06)
 
 # Paper schedule: Adam 1e-4 halved every 50 epochs (2000 synthetic samples / batch 8
 # = 250 iterations per epoch); 200 epochs, validation every 5.

@@ -2,15 +2,13 @@
 #   spairkit train spairkit::raindrop/netl_agan.py
 # then stage 2: spairkit train spairkit::raindrop/spair_agan.py
 _base_ = [
-    '../_base_/models/netl.py',
-    '../_base_/datasets/raindrop_agan.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
+    'spairkit::_base_/models/netl.py',
+    './_base_/datasets/raindrop_agan.py',
+    'spairkit::_base_/schedules/adam_1e-4.py',
+    'spairkit::_base_/default_runtime.py',
 ]
 default_scope = 'spairkit'
 work_dir = 'work_dirs/raindrop/netl_agan'
-# Where a sample has no mask the model derives one with the task's threshold.
-model = dict(mask_threshold=0.08)
 
 # Paper schedule: Adam 1e-4 halved every 50 epochs (861 pairs / batch 8
 # = 108 iterations per epoch); 200 epochs, validation every 5.

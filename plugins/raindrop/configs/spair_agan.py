@@ -6,15 +6,15 @@
 # dir) with
 #   --cfg-options model.netl_checkpoint=PATH
 _base_ = [
-    '../_base_/models/spair.py',
-    '../_base_/datasets/raindrop_agan.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
+    'spairkit::_base_/models/spair.py',
+    './_base_/datasets/raindrop_agan.py',
+    'spairkit::_base_/schedules/adam_1e-4.py',
+    'spairkit::_base_/default_runtime.py',
 ]
 default_scope = 'spairkit'
 work_dir = 'work_dirs/raindrop/spair_agan'
 netl_checkpoint = 'work_dirs/raindrop/netl_agan'
-model = dict(netl_checkpoint=netl_checkpoint, mask_threshold=0.08)
+model = dict(netl_checkpoint=netl_checkpoint)
 
 # Paper schedule: Adam 1e-4 halved every 50 epochs (861 pairs / batch 8
 # = 108 iterations per epoch); 200 epochs, validation every 5.

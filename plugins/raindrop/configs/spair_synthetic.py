@@ -6,15 +6,15 @@
 # dir) with
 #   --cfg-options model.netl_checkpoint=PATH
 _base_ = [
-    '../_base_/models/spair.py',
-    '../_base_/datasets/raindrop_synthetic.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
+    'spairkit::_base_/models/spair.py',
+    './_base_/datasets/raindrop_synthetic.py',
+    'spairkit::_base_/schedules/adam_1e-4.py',
+    'spairkit::_base_/default_runtime.py',
 ]
 default_scope = 'spairkit'
 work_dir = 'work_dirs/raindrop/spair_synthetic'
 netl_checkpoint = 'work_dirs/raindrop/netl_synthetic'
-model = dict(netl_checkpoint=netl_checkpoint, mask_threshold=0.08)
+model = dict(netl_checkpoint=netl_checkpoint)
 
 # Paper schedule: Adam 1e-4 halved every 50 epochs (2000 synthetic samples / batch 8
 # = 250 iterations per epoch); 200 epochs, validation every 5.

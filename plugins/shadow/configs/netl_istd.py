@@ -2,15 +2,13 @@
 #   spairkit train spairkit::shadow/netl_istd.py
 # then stage 2: spairkit train spairkit::shadow/spair_istd.py
 _base_ = [
-    '../_base_/models/netl.py',
-    '../_base_/datasets/shadow_istd.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
+    'spairkit::_base_/models/netl.py',
+    './_base_/datasets/shadow_istd.py',
+    'spairkit::_base_/schedules/adam_1e-4.py',
+    'spairkit::_base_/default_runtime.py',
 ]
 default_scope = 'spairkit'
 work_dir = 'work_dirs/shadow/netl_istd'
-# Where a sample has no mask the model derives one with the task's threshold.
-model = dict(mask_threshold=0.05)
 
 # Paper schedule: Adam 1e-4 halved every 50 epochs (1330 triplets / batch 8
 # = 167 iterations per epoch); 200 epochs, validation every 5.

@@ -1,9 +1,9 @@
 # Table 6, Net1 (dense encoder-decoder). Stage 2 after netl_localizer.py:
 #   spairkit train spairkit::spair/net1.py --cfg-options model.netl_checkpoint=PATH
 _base_ = [
-    '../_base_/models/net1_ded.py',
+    'spairkit::_base_/models/net1_ded.py',
     '../_base_/datasets/synthetic_rain.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
+    'spairkit::_base_/schedules/adam_1e-4.py',
+    'spairkit::_base_/default_runtime.py',
 ]
 default_scope = 'spairkit'

@@ -1,9 +1,9 @@
 # Table 6, Net4 (+NL). Stage 2 after netl_localizer.py:
 #   spairkit train spairkit::spair/net4.py --cfg-options model.netl_checkpoint=PATH
 _base_ = [
-    '../_base_/models/net4_nl.py',
+    'spairkit::_base_/models/net4_nl.py',
     '../_base_/datasets/synthetic_rain.py',
-    '../_base_/schedules/adam_1e-4.py',
-    '../_base_/default_runtime.py',
+    'spairkit::_base_/schedules/adam_1e-4.py',
+    'spairkit::_base_/default_runtime.py',
 ]
 default_scope = 'spairkit'

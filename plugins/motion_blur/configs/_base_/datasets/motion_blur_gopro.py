@@ -9,23 +9,23 @@
 #                 val_dataloader.dataset.data_root=<data_root> \
 #                 test_dataloader.dataset.data_root=<data_root>
 # Paper (Sec. 4): random 256x256 crops with random horizontal/vertical flips, batch 16.
-# Masks: the dataset's own where it has one, else |degraded - clean| > 0.06 on 'max'
-# (the task's mask rule, spairkit.tasks.get_task('motion_blur').mask_rule()).
-_base_ = ['./standard_layout.py']
+# Masks: the dataset's own where it has one, else the task's mask rule
+# (spairkit.tasks.get_task('motion_blur').mask_rule()), which DeriveMask reads from the sample's task.
+_base_ = ['spairkit::_base_/datasets/standard_layout.py']
 task = 'motion_blur'
 data_root = 'data/GOPRO_Large'
 crop_size = 256
 
 train_pipeline = [
     dict(type='LoadPairFromFile'),
-    dict(type='DeriveMask', threshold=0.06, on='max'),
+    dict(type='DeriveMask'),  # the task's mask rule
     dict(type='PairedRandomCrop', size=crop_size),
     dict(type='PairedFlip', horizontal=0.5, vertical=0.5),
     dict(type='PackRestorationInputs'),
 ]
 test_pipeline = [
     dict(type='LoadPairFromFile'),
-    dict(type='DeriveMask', threshold=0.06, on='max'),
+    dict(type='DeriveMask'),  # the task's mask rule
     dict(type='PackRestorationInputs'),
 ]
 

@@ -1,7 +1,7 @@
 # Synthetic 'motion_blur' pairs (motion blur): MotionBlurSynthesizer on random patches of the scikit-image
 # photographs (see synthetic_pairs.py). Swap in your own clean photographs with
 # dataset.clean_dir=<folder>.
-_base_ = ['./synthetic_pairs.py']
+_base_ = ['spairkit::_base_/datasets/synthetic_pairs.py']
 task = 'motion_blur'
 degradation = dict(type='MotionBlurSynthesizer')
 

@@ -1,7 +1,7 @@
 # Synthetic 'rain_streak' pairs (rain streaks): RainStreakSynthesizer on random patches of the scikit-image
 # photographs (see synthetic_pairs.py). Swap in your own clean photographs with
 # dataset.clean_dir=<folder>.
-_base_ = ['./synthetic_pairs.py']
+_base_ = ['spairkit::_base_/datasets/synthetic_pairs.py']
 task = 'rain_streak'
 degradation = dict(type='RainStreakSynthesizer')
 

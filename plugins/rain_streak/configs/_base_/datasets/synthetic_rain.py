@@ -1,5 +1,5 @@
 # Rain streaks synthesised over the scikit-image photographs at CPU-friendly sizes: the
-# Table 6 ladder of configs/spair/ and the demo train on it. Train and validation use
+# Table 6 ladder of spair/ (spairkit::spair/*.py) and the demo train on it. Train and validation use
 # different photographs.
 _base_ = ['./rain_streak_synthetic.py']
 crop_size = 64

@@ -1,7 +1,7 @@
 # Synthetic 'raindrop' pairs (raindrops): RaindropSynthesizer on random patches of the scikit-image
 # photographs (see synthetic_pairs.py). Swap in your own clean photographs with
 # dataset.clean_dir=<folder>.
-_base_ = ['./synthetic_pairs.py']
+_base_ = ['spairkit::_base_/datasets/synthetic_pairs.py']
 task = 'raindrop'
 degradation = dict(type='RaindropSynthesizer')
 

@@ -1,0 +1,1 @@
+"""The raindrop task's configs (data files; resolved as ``spairkit::raindrop/<file>``)."""

@@ -1,0 +1,1 @@
+"""The shadow task's configs (data files; resolved as ``spairkit::shadow/<file>``)."""
