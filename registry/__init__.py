@@ -102,6 +102,10 @@ DEGRADATIONS = PluginRegistry(
 # of MMEngine's MODELS: that root already has spairkit's MODELS as its 'spairkit'
 # child, and a second child of the same scope is not allowed.
 LOSSES = PluginRegistry('loss', scope=SCOPE, locations=['spairkit.models.losses'])
+# Named evaluation protocols (how a benchmark's published numbers are computed). Each
+# entry is a factory returning a frozen spairkit.evaluation.Protocol; built-ins in
+# spairkit.evaluation.protocols, plugins add theirs with register_protocol().
+PROTOCOLS = PluginRegistry('protocol', scope=SCOPE, locations=['spairkit.evaluation.protocols'])
 
 #: Every spairkit registry by the name ``spairkit list`` accepts.
 ALL_REGISTRIES = {
@@ -127,12 +131,14 @@ ALL_REGISTRIES = {
     'tasks': TASKS,
     'degradations': DEGRADATIONS,
     'losses': LOSSES,
+    'protocols': PROTOCOLS,
 }
 
 __all__ = [
     'SCOPE', 'MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'EVALUATOR', 'HOOKS',
     'LOOPS', 'RUNNERS', 'MODEL_WRAPPERS', 'VISUALIZERS', 'VISBACKENDS',
     'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'DATA_SAMPLERS', 'FUNCTIONS', 'TASKS',
-    'DEGRADATIONS', 'LOSSES', 'OPTIMIZERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'LOG_PROCESSORS',
+    'DEGRADATIONS', 'LOSSES', 'PROTOCOLS', 'OPTIMIZERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+    'LOG_PROCESSORS',
     'WEIGHT_INITIALIZERS', 'ALL_REGISTRIES', 'PluginRegistry',
 ]

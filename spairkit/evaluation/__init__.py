@@ -1,7 +1,8 @@
 """Evaluation: PSNR/SSIM, named benchmark protocols, region-aware and mask metrics.
 
 This package is the lazy location of the METRICS (and EVALUATOR) registry: importing
-it registers :class:`RestorationMetric` and :class:`MaskMetric`. See
+it registers :class:`RestorationMetric` and :class:`MaskMetric`; its ``protocols``
+module is the location of ``PROTOCOLS`` (the named evaluation protocols). See
 ``docs/evaluation.md`` for every protocol and convention.
 """
 from .alignment import aligned_psnr_ssim, ecc_align
@@ -10,7 +11,13 @@ from .lab_error import lab_error
 from .mask_metric import MaskMetric
 from .mask_metrics import ConfusionCounts, mask_scores
 from .matlab_resize import imresize
-from .protocols import PROTOCOLS, Protocol, aggregate_scores, get_protocol, protocol_names
+from .protocols import (
+    Protocol,
+    aggregate_scores,
+    get_protocol,
+    protocol_names,
+    register_protocol,
+)
 from .region_metrics import (
     RegionScores,
     SweepPoint,
@@ -23,7 +30,7 @@ from .restoration_metric import RestorationMetric
 
 __all__ = [
     'psnr', 'ssim', 'ssim_map', 'rgb_to_y', 'peak_value',
-    'PROTOCOLS', 'Protocol', 'get_protocol', 'protocol_names', 'aggregate_scores',
+    'Protocol', 'get_protocol', 'protocol_names', 'register_protocol', 'aggregate_scores',
     'lab_error', 'imresize', 'ecc_align', 'aligned_psnr_ssim',
     'RegionScores', 'SweepPoint', 'degradation_mask', 'region_psnr', 'region_ssim',
     'threshold_sweep',

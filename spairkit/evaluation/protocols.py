@@ -6,9 +6,13 @@ cropped to multiples of 4 and scikit-image's default SSIM, shadow removal measur
 Lab error, RealBlur aligns the images first. Each recipe is a frozen
 :class:`Protocol` with a name; configs select one by name
 (``RestorationMetric(protocol='rain13k_y')``) or spell a new one out as a dict of
-:class:`Protocol` fields. Unknown names raise :class:`~spairkit.errors.ConfigError`
-listing the known ones. The table is read-only (no global mutable state): a new
-protocol is either added to :data:`PROTOCOLS` here or given inline in a config.
+:class:`Protocol` fields. Named protocols live in the ``PROTOCOLS`` registry
+(:mod:`spairkit.registry`): the built-ins below are registered when this module is
+imported (it is the registry's lazy location), and a plugin registers its own with
+:func:`register_protocol` (``register_protocol(Protocol('haze_rgb', ...))``), so a
+task can name it in ``Task.protocols``. A :class:`Protocol` is frozen; a registered
+name cannot be taken twice. Unknown names raise :class:`~spairkit.errors.ConfigError`
+listing the registered ones.
 
 Known protocols (details in ``docs/evaluation.md``):
 
@@ -31,15 +35,16 @@ Known protocols (details in ``docs/evaluation.md``):
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from types import MappingProxyType
 from typing import Any, Union
 
 import cv2
 import numpy as np
 
-from spairkit.errors import ConfigError
+from spairkit.errors import ConfigError, closest
+from spairkit.registry import PROTOCOLS
 
 from .alignment import aligned_psnr_ssim
 from .image_metrics import (
@@ -190,7 +195,33 @@ class Protocol:
                 'SSIM_clean': masked_ssim(a, b, peak, ~region, window)}
 
 
-PROTOCOLS: Mapping[str, Protocol] = MappingProxyType({p.name: p for p in (
+def register_protocol(protocol: Protocol, force: bool = False,
+                      module: str | None = None) -> Protocol:
+    """Register ``protocol`` in ``PROTOCOLS`` under its name and return it.
+
+    The registry holds callables, so the entry is a small factory returning the (frozen)
+    protocol; ``spairkit list protocols`` shows ``module`` (default: the caller's) as
+    where it came from. A name already registered is an error unless ``force``.
+    """
+    if not isinstance(protocol, Protocol):
+        raise ConfigError(f'register_protocol takes a Protocol, got {type(protocol).__name__}')
+
+    def factory() -> Protocol:
+        return protocol
+
+    factory.__name__ = factory.__qualname__ = protocol.name
+    factory.__module__ = module or sys._getframe(1).f_globals.get('__name__', __name__)
+    factory.__doc__ = protocol.description or f'evaluation protocol {protocol.name!r}'
+    try:
+        PROTOCOLS.register_module(name=protocol.name, module=factory, force=force)
+    except KeyError as exc:
+        raise ConfigError(f'evaluation protocol {protocol.name!r} is already registered '
+                          f'({PROTOCOLS.sources().get(protocol.name)}); pick another name '
+                          'or pass force=True') from exc
+    return protocol
+
+
+BUILTIN_PROTOCOLS = tuple(register_protocol(p, module=__name__) for p in (
     Protocol('rain13k_y', colour='y_matlab',
              description='Rain13K: MATLAB BT.601 Y PSNR/SSIM (Gaussian 11x11), no crop'),
     Protocol('agan_y_crop4', colour='y_opencv', multiple_of=4, ssim_window='uniform7',
@@ -204,12 +235,13 @@ PROTOCOLS: Mapping[str, Protocol] = MappingProxyType({p.name: p for p in (
     Protocol('realblur_aligned', kind='aligned_psnr_ssim',
              description='RealBlur: ECC homography alignment, RGB PSNR/SSIM over the '
                          'overlapping region'),
-)})
+))
 
 
 def protocol_names() -> list[str]:
-    """The names of the built-in protocols, sorted."""
-    return sorted(PROTOCOLS)
+    """The names of every registered protocol (built-in and plugins'), sorted."""
+    PROTOCOLS.import_from_location()
+    return sorted(PROTOCOLS.module_dict)
 
 
 def get_protocol(spec: str | Protocol | Mapping[str, Any]) -> Protocol:
@@ -217,10 +249,18 @@ def get_protocol(spec: str | Protocol | Mapping[str, Any]) -> Protocol:
     if isinstance(spec, Protocol):
         return spec
     if isinstance(spec, str):
-        if spec not in PROTOCOLS:
-            raise ConfigError(f'unknown evaluation protocol {spec!r}; known protocols: '
-                              f'{", ".join(protocol_names())}')
-        return PROTOCOLS[spec]
+        factory = PROTOCOLS.get(spec)
+        if factory is None:
+            names = protocol_names()
+            near = closest(spec, names)
+            hint = f'did you mean {", ".join(repr(n) for n in near)}? ' if near else ''
+            raise ConfigError(f'unknown evaluation protocol {spec!r} in the PROTOCOLS '
+                              f'registry; {hint}registered protocols: {", ".join(names)}')
+        protocol = factory()
+        if not isinstance(protocol, Protocol):
+            raise ConfigError(f'PROTOCOLS entry {spec!r} ({factory!r}) did not return a '
+                              'Protocol; register protocols with register_protocol()')
+        return protocol
     if isinstance(spec, Mapping):
         allowed = {f.name for f in fields(Protocol)}
         unknown = sorted(set(spec) - allowed)

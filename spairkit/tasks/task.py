@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from spairkit.degradations.base import MASK_MODES
 from spairkit.errors import ConfigError
+from spairkit.registry import PROTOCOLS
 
 _NAME = re.compile(r'^[a-z][a-z0-9_]*$')
 _PACKAGE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$')
@@ -45,8 +46,10 @@ class Task:
             as degraded when a dataset has no ground-truth mask (paper Sec. 3.1).
         mask_on: ``'max'`` (largest channel difference) or ``'y'`` (luma difference).
         synthesizer: ``dict(type=<DEGRADATIONS name>, **default kwargs)``.
-        protocols: dataset layout -> named evaluation protocol
-            (``spairkit.evaluation`` protocols such as ``'rain13k_y'``).
+        protocols: dataset layout -> name of an evaluation protocol registered in
+            ``PROTOCOLS`` (built-ins such as ``'rain13k_y'``, or the plugin's own,
+            registered with :func:`spairkit.evaluation.register_protocol` first); checked
+            when the class is defined.
         configs: config role (:data:`CONFIG_ROLES`) -> config path, written
             ``'spairkit::<task>/<file>.py'`` or ``'<package>::<file>.py'`` for configs in
             :attr:`config_package`. The synthetic roles (:data:`REQUIRED_CONFIG_ROLES`)
@@ -162,6 +165,11 @@ def _validate(cls: type) -> None:
     missing = sorted(set(cls.datasets) - set(cls.protocols))
     if missing:
         fail('protocols', f'has no protocol for layouts {missing}')
+    unknown = sorted({name for name in cls.protocols.values() if PROTOCOLS.get(name) is None})
+    if unknown:
+        fail('protocols', f'names protocols that are not registered: {unknown} (registered: '
+             f'{sorted(PROTOCOLS.module_dict)}); a plugin registers its own with '
+             'spairkit.evaluation.register_protocol() before defining its task')
     missing = [role for role in REQUIRED_CONFIG_ROLES if role not in cls.configs]
     if missing:
         fail('configs', f'lacks the roles {missing}')

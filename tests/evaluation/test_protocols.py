@@ -11,7 +11,6 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from spairkit.errors import ConfigError
 from spairkit.evaluation import (
-    PROTOCOLS,
     Protocol,
     aggregate_scores,
     aligned_psnr_ssim,
@@ -19,20 +18,35 @@ from spairkit.evaluation import (
     lab_error,
     protocol_names,
     psnr,
+    register_protocol,
     ssim,
 )
+from spairkit.registry import PROTOCOLS
 
 
 def test_builtin_protocols_are_named():
     assert set(protocol_names()) >= {'rain13k_y', 'agan_y_crop4', 'istd_lab', 'gopro_rgb',
                                      'realblur_aligned'}
-    assert get_protocol('rain13k_y') is PROTOCOLS['rain13k_y']
-    with pytest.raises(TypeError):
-        PROTOCOLS['mine'] = Protocol('mine')  # the table is read-only
+    assert get_protocol('rain13k_y') is get_protocol('rain13k_y')  # one frozen object
+    assert PROTOCOLS.build(dict(type='gopro_rgb')) is get_protocol('gopro_rgb')
+    assert PROTOCOLS.sources()['istd_lab'] == 'spairkit.evaluation.protocols.istd_lab'
+    with pytest.raises(ConfigError, match="'rain13k_y' is already registered"):
+        register_protocol(Protocol('rain13k_y'))  # a name cannot be taken twice
+
+
+def test_a_plugin_registers_its_own_protocol():
+    mine = Protocol('test_only_rgb_crop2', crop_border=2, description='test')
+    try:
+        assert register_protocol(mine) is mine
+        assert get_protocol('test_only_rgb_crop2') is mine
+        assert 'test_only_rgb_crop2' in protocol_names()
+        assert PROTOCOLS.sources()['test_only_rgb_crop2'].startswith(__name__)
+    finally:
+        PROTOCOLS.module_dict.pop('test_only_rgb_crop2', None)
 
 
 def test_unknown_protocol_lists_the_known_ones():
-    with pytest.raises(ConfigError, match='rain13kk.*known protocols: agan_y_crop4'):
+    with pytest.raises(ConfigError, match="rain13kk.*did you mean 'rain13k_y'.*agan_y_crop4"):
         get_protocol('rain13kk')
 
 
@@ -50,9 +64,9 @@ def test_protocol_from_a_dict_and_bad_fields():
 def test_rain13k_and_gopro_equal_the_public_functions():
     gt = textured(30, 34, seed=1)
     img = perturbed(gt, seed=2)
-    rain = PROTOCOLS['rain13k_y'].evaluate(img, gt)
+    rain = get_protocol('rain13k_y').evaluate(img, gt)
     assert rain == {'PSNR': psnr(img, gt, y_channel=True), 'SSIM': ssim(img, gt, y_channel=True)}
-    gopro = PROTOCOLS['gopro_rgb'].evaluate(img, gt)
+    gopro = get_protocol('gopro_rgb').evaluate(img, gt)
     assert gopro == {'PSNR': psnr(img, gt), 'SSIM': ssim(img, gt)}
 
 
@@ -63,7 +77,7 @@ def test_agan_matches_the_agan_script():
     img = perturbed(gt, seed=4)
     a = cv2.cvtColor(img[:28, :40], cv2.COLOR_RGB2YCrCb)[..., 0]
     b = cv2.cvtColor(gt[:28, :40], cv2.COLOR_RGB2YCrCb)[..., 0]
-    out = PROTOCOLS['agan_y_crop4'].evaluate(img, gt)
+    out = get_protocol('agan_y_crop4').evaluate(img, gt)
     assert abs(out['PSNR'] - peak_signal_noise_ratio(b, a)) < 1e-6
     assert abs(out['SSIM'] - structural_similarity(b, a)) < 1e-9
 
@@ -73,10 +87,10 @@ def test_istd_and_realblur_delegate_and_istd_needs_the_mask():
     img = perturbed(gt, seed=6)
     mask = np.zeros((40, 40), np.uint8)
     mask[5:20, 5:25] = 1
-    assert PROTOCOLS['istd_lab'].evaluate(img, gt, mask) == lab_error(img, gt, mask)
+    assert get_protocol('istd_lab').evaluate(img, gt, mask) == lab_error(img, gt, mask)
     with pytest.raises(ValueError, match='shadow mask'):
-        PROTOCOLS['istd_lab'].evaluate(img, gt)
-    assert PROTOCOLS['realblur_aligned'].evaluate(img, gt) == aligned_psnr_ssim(img, gt)
+        get_protocol('istd_lab').evaluate(img, gt)
+    assert get_protocol('realblur_aligned').evaluate(img, gt) == aligned_psnr_ssim(img, gt)
 
 
 def test_regions_follow_the_protocol_crop():
@@ -85,10 +99,10 @@ def test_regions_follow_the_protocol_crop():
     img[:, 40:] = 0  # damage only columns that agan_y_crop4 crops away
     mask = np.zeros((31, 42), bool)
     mask[:, 30:] = True
-    out = PROTOCOLS['agan_y_crop4'].evaluate_regions(img, gt, mask)
+    out = get_protocol('agan_y_crop4').evaluate_regions(img, gt, mask)
     assert out['PSNR_degraded'] == math.inf and out['PSNR_clean'] == math.inf
     with pytest.raises(ValueError, match='no region metrics'):
-        PROTOCOLS['realblur_aligned'].evaluate_regions(img, gt, mask)
+        get_protocol('realblur_aligned').evaluate_regions(img, gt, mask)
 
 
 def test_aggregate_scores_means_skip_nan_keep_inf():

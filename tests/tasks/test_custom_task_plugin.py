@@ -28,6 +28,14 @@ DRIVER = textwrap.dedent('''
     report = {'tasks': task_names()}
     task = get_task('haze')
     report['task_module'] = type(task).__module__
+    from spairkit.config import load_config, resolve_config_path
+    from spairkit.evaluation import get_protocol
+    report['protocol'] = get_protocol(task.protocol()).name
+    report['config'] = str(resolve_config_path(task.config('spair_synthetic')))
+    report['same_config'] = str(resolve_config_path('spairkit::haze/spair_haze_synthetic.py'))
+    cfg = load_config(task.config('spair_synthetic'))   # bases from spairkit's configs
+    report['netr'] = cfg.model.netr.type
+    report['blocks'] = [b.type for b in cfg.model.netr.decoder_blocks]
     synth = task.build_synthesizer()
     clean = np.random.default_rng(0).integers(0, 256, (40, 48, 3), dtype=np.uint8)
     a = synth(clean, np.random.default_rng(5))
@@ -70,12 +78,28 @@ def test_example_plugin_installs_registers_and_trains(tmp_path):
 
     assert report['tasks'] == ['haze', 'motion_blur', 'rain_streak', 'raindrop', 'shadow']
     assert report['task_module'] == 'spairkit_haze'
+    assert report['protocol'] == 'haze_rgb'  # the plugin's own registered protocol
+    assert report['config'].startswith(str(target)) and report['config'] == report['same_config']
+    assert report['netr'] == 'NetR' and report['blocks'] == ['SparseConvBlock', 'SparseNonLocal']
     assert report['deterministic'] and 0.0 < report['mask_fraction'] < 1.0
     assert report['netl_rc'] == 0 and report['spair_rc'] == 0
     assert (tmp_path / 'work' / 'spair' / 'iter_2.pth').is_file()
     # The plugin's metric ran in validation next to spairkit's own.
     logs = '\n'.join(p.read_text() for p in (tmp_path / 'work' / 'spair').rglob('*.log'))
     assert 'haze/residual_haze' in logs and 'PSNR_degraded' in logs
+
+
+def test_example_configs_are_short_and_inherit_spairkits_bases():
+    """The plugin writes only what differs: each config at most 20 lines, on spairkit's
+    model, schedule, runtime and synthetic-pair bases."""
+    configs = sorted((EXAMPLE / 'configs').glob('[!_]*.py')) + [EXAMPLE / 'configs' /
+                                                                '_haze_data.py']
+    assert len(configs) == 3
+    for path in configs:
+        text = path.read_text()
+        assert len(text.splitlines()) <= 20, path
+        assert "'spairkit::_base_/" in text, path
+        assert 'dict(type=\'NetR\'' not in text and 'SpairkitRunner' not in text, path
 
 
 def test_builtin_tasks_without_the_plugin_are_four():

@@ -88,6 +88,8 @@ def test_a_valid_declaration_is_accepted():
     (dict(name='Bad Name'), 'name'),
     (dict(default_layout='other'), 'default_layout'),
     (dict(protocols={}), 'protocols'),
+    (dict(protocols={'folder': 'not_a_registered_protocol'}), 'protocols'),
+    (dict(config_package='not a package'), 'config_package'),
     (dict(mask_threshold=0), 'mask_threshold'),
     (dict(mask_on='lab'), 'mask_on'),
     (dict(batch_size=0), 'batch_size'),

@@ -1,23 +1,13 @@
 # SPAIR stage 2 on synthetic haze: Net_R (SFM + SC + SNL) guided by the frozen Net_L.
-#   spairkit train <this file>
-# Net_L is read from stage 1's work dir (its last_checkpoint); point elsewhere (a .pth
-# file or a work dir) with --cfg-options model.netl_checkpoint=PATH.
-# The model is spairkit's configs/_base_/models/spair.py, spelled out (see netl config).
-_base_ = ['./_haze_data.py']
-
-netl_checkpoint = 'work_dirs/haze/netl'
-model = dict(
-    type='SPAIR',
-    stage='restorer',
-    netl=dict(type='NetL', base_channels=16, num_levels=3, growth=8, num_dense_layers=3),
-    netl_checkpoint=netl_checkpoint,
-    mask_threshold=0.08,
-    binarize_threshold=0.5,
-    netr=dict(
-        type='NetR', base_channels=32, num_levels=3, growth=16, num_dense_layers=4,
-        sfm=dict(type='SFM', eps=1e-5),
-        decoder_blocks=[dict(type='SparseConvBlock', growth=16, num_layers=6),
-                        dict(type='SparseNonLocal', qk_channels=None, num_steps=2)]),
-    data_preprocessor=dict(type='RestorationDataPreprocessor'),
-)
+#   spairkit train spairkit_haze::spair_haze_synthetic.py
+# Net_L is stage 1's work dir (its last_checkpoint); --cfg-options model.netl_checkpoint=PATH
+_base_ = ['spairkit::_base_/models/spair.py', './_haze_data.py',
+          'spairkit::_base_/schedules/adam_1e-4.py', 'spairkit::_base_/default_runtime.py']
 work_dir = 'work_dirs/haze/spair'
+model = dict(netl_checkpoint='work_dirs/haze/netl')
+
+# The paper's schedule for 2000 samples / batch 8 = 250 iterations per epoch.
+iters_per_epoch = 250
+param_scheduler = [dict(type='StepLR', by_epoch=False, step_size=50 * iters_per_epoch,
+                        gamma=0.5)]
+train_cfg = dict(max_iters=200 * iters_per_epoch, val_interval=5 * iters_per_epoch)
