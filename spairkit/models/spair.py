@@ -66,6 +66,10 @@ class SPAIR(BaseModel):
             (give one or the other).
         pixel_loss: Net_R's loss, a ``LOSSES`` config (default ``L1Loss``, the paper's).
         mask_loss: Net_L's loss, a ``LOSSES`` config (default ``BCELoss``, the paper's).
+        output_gate: optional module blending Net_R's output with the input through the
+            mask Net_R sees, e.g. ``dict(type='MaskGatedBlend', dilation=1)``: the clean
+            pixels outside it are returned unchanged (in training too). Default none
+            (the paper's model).
     """
 
     def __init__(self, stage: str = 'restorer', netl: dict | None = None,
@@ -74,6 +78,7 @@ class SPAIR(BaseModel):
                  mask_threshold: float | None = None,
                  binarize_threshold: float = 0.5, pos_weight: float | None = None,
                  pixel_loss: dict | None = None, mask_loss: dict | None = None,
+                 output_gate: dict | None = None,
                  data_preprocessor: dict | nn.Module | None = None,
                  init_cfg: dict | None = None):
         if stage not in STAGES:
@@ -114,12 +119,14 @@ class SPAIR(BaseModel):
                                       else dict(type='BCELoss'))
         self.netl = MODELS.build(copy.deepcopy(netl) if netl else dict(type='NetL'))
         self.netr = None
+        self.output_gate = None
         if stage == 'restorer':
             netr_cfg = copy.deepcopy(netr) if netr else dict(type='NetR')
             if netr_cfg.get('sfm') is not None and netr_cfg.get('guide_channels') is None:
                 self._check_levels(netr_cfg.get('num_levels', self.netl.num_levels))
                 netr_cfg['guide_channels'] = list(self.netl.feature_channels)
             self.netr = MODELS.build(netr_cfg)
+            self.output_gate = MODELS.build(dict(output_gate)) if output_gate else None
             if getattr(self.netr, 'uses_guides', False):
                 self._check_levels(self.netr.num_levels)
             for p in self.netl.parameters():
@@ -193,7 +200,10 @@ class SPAIR(BaseModel):
         else:
             mask = (torch.sigmoid(logits) > self.binarize_threshold).to(inputs.dtype)
         guides = feats if getattr(self.netr, 'uses_guides', False) else None
-        return self.netr(inputs, mask, guides)
+        restored = self.netr(inputs, mask, guides)
+        if self.output_gate is not None:
+            restored = self.output_gate(inputs, restored, mask)
+        return restored
 
     # ------------------------------------------------------------------ forward
     def forward(self, inputs: torch.Tensor, data_samples: Sequence[dict] | None = None,

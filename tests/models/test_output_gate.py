@@ -53,3 +53,18 @@ def test_gate_rejects_a_mask_of_another_size():
     with pytest.raises(ValueError, match='does not match'):
         MODELS.build(dict(type='MaskGatedBlend'))(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4),
                                                   torch.zeros(1, 1, 4, 5))
+
+
+def test_spair_output_gate_returns_clean_pixels_unchanged():
+    from .helpers import TINY_NETL, TINY_NETR, make_batch, synthetic_pairs
+
+    deg, clean, mask = synthetic_pairs(2, size=16)
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='SPAIR', netl=TINY_NETL, netr=TINY_NETR, use_gt_mask=True,
+                              output_gate=dict(type='MaskGatedBlend', dilation=0)))
+    batch = model.data_preprocessor(make_batch(deg, clean, mask), training=True)
+    out = model(**batch, mode='tensor')
+    inputs = batch['inputs']
+    m = torch.stack([s['mask'] for s in batch['data_samples']]).expand_as(out) > 0.5
+    assert torch.equal(out[~m], inputs[~m]) and not torch.equal(out[m], inputs[m])
+    assert model(**batch, mode='loss')['loss_l1'].requires_grad
