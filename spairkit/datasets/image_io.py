@@ -1,22 +1,41 @@
-"""Reading images and masks from disk, with errors that name the file.
+"""Reading images and masks from disk: the one image reader, with errors that name the file.
 
-This is the one place where colour order is converted (OpenCV's BGR -> RGB), so
-every later stage can assume RGB. Files are read as bytes and decoded with
-``cv2.imdecode`` rather than ``cv2.imread`` because that lets a missing file, an
-empty file and an undecodable file each get their own message (``imread``
-returns ``None`` for all three) and it also works for non-ASCII paths.
+Every image spairkit reads (training pairs, masks, ``restore`` inputs) goes through
+:func:`read_image_unchanged`, which
+
+* reads the header first (Pillow opens lazily: size, frame count, EXIF orientation)
+  and refuses an image whose declared pixel count exceeds ``max_pixels`` *before*
+  decoding, so a small file declaring 30000x30000 pixels never allocates them;
+* refuses multi-frame files (animated GIF, multi-page TIFF) with the frame count:
+  restoring only the first frame and exiting 0 would silently lose the others;
+* decodes with OpenCV (``cv2.imdecode`` of the bytes, ``IMREAD_UNCHANGED`` so 16-bit
+  depth and alpha survive, non-ASCII paths work) and then applies the EXIF
+  orientation itself (``IMREAD_UNCHANGED`` ignores it), so a phone photo comes out
+  the way it is displayed;
+* converts OpenCV's BGR(A) order to RGB(A), the one place colour order changes.
+
+A missing, empty and undecodable file each get their own message.
 """
 from __future__ import annotations
 
 import os
+import re
+import warnings
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from spairkit.errors import DataError
 
 #: File extensions recognised as images when scanning folders (lower case).
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm')
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.ppm', '.gif')
+#: Image formats spairkit cannot read; a folder entry with one of these extensions is
+#: reported as a failure rather than skipped.
+UNSUPPORTED_IMAGE_EXTENSIONS = ('.heic', '.heif', '.avif', '.jxl', '.jp2', '.svg', '.ico',
+                                '.psd', '.dng', '.cr2', '.nef', '.arw', '.raw', '.exr', '.hdr')
+_EXIF_ORIENTATION = 0x0112
 
 
 def is_image_file(name: str) -> bool:
@@ -24,19 +43,103 @@ def is_image_file(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def _decode(path: str, flags: int) -> np.ndarray:
+def looks_like_image(name: str) -> bool:
+    """An image extension, readable or not (folder scans report the unreadable ones)."""
+    ext = os.path.splitext(name)[1].lower()
+    return ext in IMAGE_EXTENSIONS or ext in UNSUPPORTED_IMAGE_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image file declares before it is decoded."""
+
+    width: int
+    height: int
+    frames: int
+    orientation: int  # EXIF orientation 1..8 (1: as stored)
+    format: str
+
+
+def read_header(path: str) -> ImageHeader:
+    """The declared size, frame count and EXIF orientation of ``path`` (nothing decoded)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                frames = int(getattr(im, 'n_frames', 1) or 1)
+                orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+                return ImageHeader(im.width, im.height, frames, orientation, im.format or '?')
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses to even describe images beyond 2 x MAX_IMAGE_PIXELS.
+        found = re.search(r'\((\d+) pixels\)', str(exc))
+        pixels = f'{int(found[1]):,} pixels' if found else 'an absurd number of pixels'
+        raise DataError(f'image declares {pixels} in its header, far more than can be '
+                        f'restored (a decompression bomb?); not decoded: {path}') from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f'cannot decode image (corrupt or unsupported format): {path}') from exc
+
+
+def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn a stored image into its displayed orientation (EXIF tag 274, values 1..8)."""
+    if orientation == 2:
+        img = img[:, ::-1]
+    elif orientation == 3:
+        img = img[::-1, ::-1]
+    elif orientation == 4:
+        img = img[::-1]
+    elif orientation == 5:
+        img = img.swapaxes(0, 1)
+    elif orientation == 6:
+        img = np.rot90(img, -1)
+    elif orientation == 7:
+        img = img.swapaxes(0, 1)[::-1, ::-1]
+    elif orientation == 8:
+        img = np.rot90(img, 1)
+    return np.ascontiguousarray(img)
+
+
+def read_image_unchanged(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
+    """``HxW`` gray, ``HxWx3`` RGB or ``HxWx4`` RGBA, ``uint8``/``uint16``, as displayed.
+
+    Raises :class:`DataError` naming the file when it is missing, empty, declares more
+    than ``max_pixels`` pixels, has several frames, is undecodable or of an unsupported
+    sample type/channel count.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise DataError(f'is a folder, not an image file: {path}')
     if not os.path.isfile(path):
-        raise DataError(f'image file not found: {path}')
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0:
+        kind = 'a dangling symlink' if os.path.islink(path) else 'not found'
+        raise DataError(f'image file {kind}: {path}')
+    if os.path.getsize(path) == 0:
         raise DataError(f'image file is empty (0 bytes): {path}')
-    img = cv2.imdecode(raw, flags)
+    header = read_header(path)
+    pixels = header.width * header.height
+    if max_pixels is not None and pixels > max_pixels:
+        raise DataError(
+            f'image declares {header.width}x{header.height} = {pixels / 1e6:.0f} Mpx, more '
+            f'than the memory budget allows ({max_pixels / 1e6:.0f} Mpx; raise '
+            f'--memory-budget); not decoded: {path}')
+    if header.frames > 1:
+        kind = {'GIF': 'animated GIF', 'TIFF': 'multi-page TIFF'}.get(header.format, 'file')
+        raise DataError(f'{kind} with {header.frames} frames: only single images are '
+                        f'restored (split it into one file per frame): {path}')
+    img = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise DataError(f'cannot decode image (corrupt or unsupported format): {path}')
     if img.dtype not in (np.uint8, np.uint16):
         raise DataError(
             f'unsupported image sample type {img.dtype} (expected 8- or 16-bit): {path}')
-    return img
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 3:
+        if img.shape[2] == 3:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        elif img.shape[2] == 4:
+            img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+        else:
+            raise DataError(f'unsupported number of channels {img.shape[2]}: {path}')
+    return apply_orientation(img, header.orientation)
 
 
 def read_image(path: str, alpha: str = 'drop') -> np.ndarray:
@@ -48,19 +151,14 @@ def read_image(path: str, alpha: str = 'drop') -> np.ndarray:
     """
     if alpha not in ('drop', 'error'):
         raise ValueError(f"alpha must be 'drop' or 'error', got {alpha!r}")
-    img = _decode(path, cv2.IMREAD_UNCHANGED)
+    img = read_image_unchanged(path)
     if img.ndim == 2:
         return np.ascontiguousarray(np.repeat(img[:, :, None], 3, axis=2))
-    channels = img.shape[2]
-    if channels == 1:
-        return np.ascontiguousarray(np.repeat(img, 3, axis=2))
-    if channels == 3:
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    if channels == 4:
+    if img.shape[2] == 4:
         if alpha == 'error':
             raise DataError(f'image has an alpha channel (alpha="error"): {path}')
-        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
-    raise DataError(f'unsupported number of channels {channels}: {path}')
+        return np.ascontiguousarray(img[:, :, :3])
+    return img
 
 
 def read_mask(path: str) -> np.ndarray:
@@ -72,14 +170,13 @@ def read_mask(path: str) -> np.ndarray:
     range (127 for 8-bit), which also tolerates compression noise around 0/255.
     Colour mask files are reduced with the maximum over channels.
     """
-    mask = _decode(path, cv2.IMREAD_UNCHANGED)
+    mask = read_image_unchanged(path)
     if mask.ndim == 3:
         mask = mask[:, :, :3].max(axis=2) if mask.shape[2] >= 3 else mask.max(axis=2)
     if mask.max() <= 1:
         return mask.astype(np.uint8)
     half = np.iinfo(mask.dtype).max // 2
     return (mask > half).astype(np.uint8)
-
 
 
 def load_pair(img_path: str, gt_path: str, mask_path: str | None = None,
