@@ -28,9 +28,10 @@ from torch import nn
 from spairkit.checkpoint import load_checkpoint_file
 from spairkit.config import load_config
 from spairkit.errors import CheckpointError, ConfigError, DataError, UserError
+from spairkit.limits import memory_budget_bytes
 from spairkit.visualization.image_files import float_to_dtype
 
-from .tiling import check_tiling, run_tiled
+from .tiling import TileSpec, auto_tile, check_tiling, run_tiled
 
 _INT_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
@@ -205,16 +206,21 @@ def _model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device('cpu')
 
 
-def restore_image(model: nn.Module, image: np.ndarray, tile: int | None = None,
-                  tile_overlap: int = 32) -> RestorationResult:
+def restore_image(model: nn.Module, image: np.ndarray, tile: TileSpec = None,
+                  tile_overlap: int = 32,
+                  memory_budget: str | int | None = None) -> RestorationResult:
     """Restore one RGB(A)/gray numpy image with a model from :func:`init_restorer`.
 
     Grayscale input is restored as three equal channels and returned as their mean.
     With ``tile`` the image is processed in overlapping ``tile x tile`` tiles, blended
     smoothly (see :mod:`spairkit.apis.tiling`); a tile as large as the image means
-    whole-image inference.
+    whole-image inference. ``tile='auto'`` picks whole-image or the tile size from
+    ``memory_budget`` (bytes, ``'8G'``; default :func:`spairkit.limits.memory_budget_bytes`).
     """
     check_tiling(tile, tile_overlap)
+    if tile == 'auto':
+        tile = auto_tile(image.shape[0], image.shape[1], memory_budget_bytes(memory_budget),
+                         tile_overlap)
     rgb, alpha, layout = _as_float_rgb(image)
     device = _model_device(model)
     batch = torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)

@@ -10,15 +10,60 @@ full weight because no other tile covers them.
 What tiling loses: SNL (and Net_L's receptive field) aggregate context along whole rows
 and columns of the image; inside a tile a degraded pixel only sees the clean pixels of
 its tile. docs/restore.md gives the measured effect.
+
+Automatic tiling (``tile='auto'``, the default of ``spairkit restore``): the image is
+restored whole when its pixels times :data:`MODEL_BYTES_PER_PIXEL` (the forward's
+activations) plus :data:`IMAGE_BYTES_PER_PIXEL` (the whole-image buffers: decoded
+input, float copies, blend accumulators, output) fit the memory budget
+(:mod:`spairkit.limits`); otherwise in the largest square tiles that fit. Both
+figures were measured with the demo model (``benchmarks/restore_memory.py``,
+docs/restore.md); a wider model needs a smaller ``--memory-budget`` or an explicit
+``--tile``.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Literal, Union
 
 import numpy as np
 import torch
 
-from spairkit.errors import ConfigError
+from spairkit.errors import ConfigError, DataError
+from spairkit.limits import format_bytes
+
+#: ``None`` (whole image), a tile size in pixels, or ``'auto'``.
+TileSpec = Union[int, None, Literal['auto']]
+#: Peak activation memory of one forward of the demo restorer, per input pixel
+#: (every pixel degraded, the worst case; docs/restore.md).
+MODEL_BYTES_PER_PIXEL = 2400
+#: Whole-image buffers of a tiled restore, per pixel (docs/restore.md).
+IMAGE_BYTES_PER_PIXEL = 120
+#: Tiles chosen automatically are multiples of this and at least MIN_AUTO_TILE.
+AUTO_TILE_STEP = 32
+MIN_AUTO_TILE = 128
+
+
+def max_image_pixels(budget_bytes: int) -> int:
+    """The most pixels an image may declare: its buffers plus one smallest tile fit."""
+    room = budget_bytes - MIN_AUTO_TILE ** 2 * MODEL_BYTES_PER_PIXEL
+    return max(room // IMAGE_BYTES_PER_PIXEL, 0)
+
+
+def auto_tile(height: int, width: int, budget_bytes: int, overlap: int = 32) -> int | None:
+    """The tile for ``tile='auto'``: ``None`` when the whole image fits ``budget_bytes``,
+    else the largest tile (a multiple of :data:`AUTO_TILE_STEP`) whose forward fits in
+    what the whole-image buffers leave. :class:`DataError` when not even
+    :data:`MIN_AUTO_TILE` fits."""
+    pixels = height * width
+    if pixels * (MODEL_BYTES_PER_PIXEL + IMAGE_BYTES_PER_PIXEL) <= budget_bytes:
+        return None
+    room = budget_bytes - pixels * IMAGE_BYTES_PER_PIXEL
+    side = int(math.sqrt(max(room, 0) / MODEL_BYTES_PER_PIXEL)) // AUTO_TILE_STEP * AUTO_TILE_STEP
+    if side < max(MIN_AUTO_TILE, 2 * overlap + AUTO_TILE_STEP):
+        raise DataError(f'a {width}x{height} image does not fit the memory budget of '
+                        f'{format_bytes(budget_bytes)} even in tiles (raise --memory-budget)')
+    return side
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -49,14 +94,16 @@ def blend_window(length: int, ramp: int, ramp_start: bool, ramp_end: bool) -> np
     return w
 
 
-def check_tiling(tile: int | None, overlap: int) -> None:
+def check_tiling(tile: TileSpec, overlap: int) -> None:
     """Reject tile sizes/overlaps that cannot cover an image (a user's mistake)."""
-    if tile is None:
-        return
-    if tile < 1:
-        raise ConfigError(f'--tile must be a positive number of pixels, got {tile}')
     if overlap < 0:
         raise ConfigError(f'--tile-overlap must be >= 0, got {overlap}')
+    if tile is None or tile == 'auto':
+        return
+    if not isinstance(tile, int) or isinstance(tile, bool):
+        raise ConfigError(f"--tile must be a number of pixels or 'auto', got {tile!r}")
+    if tile < 1:
+        raise ConfigError(f'--tile must be a positive number of pixels, got {tile}')
     if overlap >= tile:
         raise ConfigError(f'--tile-overlap ({overlap}) must be smaller than --tile ({tile})')
 
@@ -67,8 +114,9 @@ def run_tiled(run: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
     """Apply ``run`` (``(1,3,h,w) -> (restored (3,h,w), mask (1,h,w))``) tile by tile.
 
     ``image`` is ``(1,3,H,W)``; returns the blended ``(3,H,W)`` restoration and
-    ``(1,H,W)`` mask probability, accumulated on the CPU in float64 so only one tile's
-    activations live on the device at a time.
+    ``(1,H,W)`` mask probability, accumulated on the CPU in float32 (20 bytes per
+    pixel for the four channels and the weights) so only one tile's activations live
+    on the device at a time.
     """
     check_tiling(tile, tile_overlap)
     overlap = tile_overlap
@@ -76,18 +124,18 @@ def run_tiled(run: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
     ys, xs = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
     if len(ys) == 1 and len(xs) == 1:
         return run(image)
-    acc = torch.zeros(4, height, width, dtype=torch.float64)
-    weight_sum = torch.zeros(1, height, width, dtype=torch.float64)
+    acc = torch.zeros(4, height, width, dtype=torch.float32)
+    weight_sum = torch.zeros(1, height, width, dtype=torch.float32)
     for y in ys:
         th = min(tile, height)
         wy = blend_window(th, overlap, y > 0, y + th < height)
         for x in xs:
             tw = min(tile, width)
             wx = blend_window(tw, overlap, x > 0, x + tw < width)
-            weight = torch.from_numpy(np.outer(wy, wx))[None]
+            weight = torch.from_numpy(np.outer(wy, wx).astype(np.float32))[None]
             restored, mask = run(image[:, :, y:y + th, x:x + tw])
-            both = torch.cat([restored, mask], dim=0).to('cpu', torch.float64)
+            both = torch.cat([restored, mask], dim=0).to('cpu', torch.float32)
             acc[:, y:y + th, x:x + tw] += both * weight
             weight_sum[:, y:y + th, x:x + tw] += weight
-    out = acc / weight_sum
-    return out[:3].float(), out[3:].float()
+    acc /= weight_sum
+    return acc[:3], acc[3:]

@@ -81,7 +81,7 @@ def test_output_inside_input_is_refused_and_nothing_written(capsys, tmp_path, ti
     before = _digests(src)
     code, err = _main(capsys, 'restore', TINY_CONFIG, tiny_checkpoint, src, src / 'restored')
     assert code == 2
-    assert 'refusing to write into the input folder' in err
+    assert 'lies inside INPUT' in err
     assert _digests(src) == before and not (src / 'restored').exists()
 
 
@@ -124,7 +124,7 @@ def test_refusals_are_decided_before_writing(tmp_path):
         cv2.imwrite(str(src / name), smooth_rgb(8, 8))
     with pytest.raises(UserError, match='refusing to overwrite input'):
         plan_jobs(src / 'a.png', src / 'a.png')
-    with pytest.raises(UserError, match='refusing to write into the input folder'):
+    with pytest.raises(UserError, match='refusing to write OUTPUT .*: it is INPUT'):
         plan_jobs(src, src)
     with pytest.raises(UserError, match='would both be written'):
         plan_jobs(src, tmp_path / 'out', save_mask=True)  # a's mask vs a_mask.png
