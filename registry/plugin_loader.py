@@ -9,7 +9,9 @@ Importing the module registers its components with ``@MODELS.register_module()``
 and friends. Plugins are imported the first time any spairkit registry is asked
 for a component (never at import time of spairkit itself), exactly once per
 process. A plugin that fails to import produces a one-line warning naming it and
-the error; the other plugins still load.
+the error; the other plugins still load, and every later "unknown type" error adds
+:meth:`EntryPointPlugins.failure_note` (``plugin 'fog' failed to import: ...``), since
+the missing component is most likely the failed plugin's.
 """
 from __future__ import annotations
 
@@ -58,6 +60,15 @@ class EntryPointPlugins:
                     PluginLoadWarning, stacklevel=2)
             else:
                 self.loaded[ep.name] = ep.value
+
+    def failure_note(self) -> str:
+        """``"; plugin 'fog' (spairkit_fog) failed to import: <error>"`` per failed plugin.
+
+        Empty when every plugin loaded; meant to end an "unknown component" message.
+        """
+        self.load_all()
+        return ''.join(f"; plugin '{name}' failed to import: {msg}"
+                       for name, msg in sorted(self.failed.items()))
 
 
 PLUGINS = EntryPointPlugins()

@@ -45,6 +45,10 @@ def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
 
 
 def unknown_component_message(registry: str, name: str, candidates: Iterable[str]) -> str:
+    """One line for an unknown ``type``: the closest names, and any plugin that failed to
+    import (the component is most likely that plugin's)."""
+    from spairkit.registry.plugin_loader import PLUGINS
+
     near = closest(name, candidates)
     hint = f"; did you mean {', '.join(repr(c) for c in near)}?" if near else ''
-    return f"unknown type '{name}' in the {registry} registry{hint}"
+    return f"unknown type '{name}' in the {registry} registry{hint}{PLUGINS.failure_note()}"

@@ -249,7 +249,9 @@ def get_protocol(spec: str | Protocol | Mapping[str, Any]) -> Protocol:
     if isinstance(spec, Protocol):
         return spec
     if isinstance(spec, str):
-        factory = PROTOCOLS.get(spec)
+        # The registry's table only (Registry.get() would import a module of that name).
+        PROTOCOLS.import_from_location()
+        factory = PROTOCOLS.module_dict.get(spec)
         if factory is None:
             names = protocol_names()
             near = closest(spec, names)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from spairkit.errors import ConfigError, closest
 from spairkit.registry import TASKS
+from spairkit.registry.plugin_loader import PLUGINS
 
 from .task import Task
 
@@ -23,13 +24,17 @@ def get_task(name: str) -> Task:
         return name
     if not isinstance(name, str):
         raise ConfigError(f'a task is named by a string, got {name!r}')
-    cls = TASKS.get(name)
+    # The registry's own table only: MMEngine's Registry.get() would fall back to
+    # importing any module of that name (pydoc.locate), i.e. run arbitrary code.
+    TASKS.import_from_location()
+    cls = TASKS.module_dict.get(name)
     if cls is None:
         names = task_names()
         near = closest(name, names)
         hint = f'did you mean {", ".join(repr(n) for n in near)}? ' if near else ''
         raise ConfigError(f'unknown task {name!r} in the TASKS registry; {hint}'
-                          f'registered tasks: {", ".join(names) or "none"}')
+                          f'registered tasks: {", ".join(names) or "none"}'
+                          f'{PLUGINS.failure_note()}')
     if not (isinstance(cls, type) and issubclass(cls, Task)):
         raise ConfigError(
             f'TASKS entry {name!r} ({cls!r}) is not a subclass of spairkit.tasks.Task')

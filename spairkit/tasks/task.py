@@ -165,7 +165,8 @@ def _validate(cls: type) -> None:
     missing = sorted(set(cls.datasets) - set(cls.protocols))
     if missing:
         fail('protocols', f'has no protocol for layouts {missing}')
-    unknown = sorted({name for name in cls.protocols.values() if PROTOCOLS.get(name) is None})
+    PROTOCOLS.import_from_location()
+    unknown = sorted(set(cls.protocols.values()) - set(PROTOCOLS.module_dict))
     if unknown:
         fail('protocols', f'names protocols that are not registered: {unknown} (registered: '
              f'{sorted(PROTOCOLS.module_dict)}); a plugin registers its own with '

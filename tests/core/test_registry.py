@@ -114,3 +114,31 @@ def test_custom_imports_in_config_registers_components(cli, toy_env, tmp_path):
                  env=toy_env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / 'iter_1.pth').is_file()
+
+
+FOG = "import spairkit_fog_missing_dependency  # noqa: F401\n"
+
+
+def test_unknown_type_errors_name_the_plugin_that_failed_to_import(tmp_path):
+    """A plugin that fails to import is named in the later 'unknown type' errors, both
+    for a config's type and for a task name, not only in a warning."""
+    _fake_distribution(tmp_path, '[spairkit.plugins]\nfog = fogplug\n', {'fogplug': FOG})
+    config = tmp_path / 'fog.py'
+    config.write_text("_base_ = ['spairkit::_base_/default_runtime.py']\n"
+                      "model = dict(type='FogNet')\n")
+    env = {'PYTHONPATH': str(tmp_path), 'PATH': '/usr/bin:/bin', 'OMP_NUM_THREADS': '1'}
+    note = ("plugin 'fog' failed to import: ModuleNotFoundError: No module named "
+            "'spairkit_fog_missing_dependency'")
+    train = subprocess.run([sys.executable, '-m', 'spairkit.cli.main', 'train', str(config),
+                            '--work-dir', str(tmp_path / 'w')],
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert train.returncode == 2, train.stderr
+    error = [ln for ln in train.stderr.splitlines() if 'error:' in ln]
+    assert len(error) == 1 and "'FogNet'" in error[0] and note in error[0], train.stderr
+    synth = subprocess.run([sys.executable, '-m', 'spairkit.cli.main', 'synth', 'fog',
+                            '--src', str(tmp_path), '--out', str(tmp_path / 'o')],
+                           capture_output=True, text=True, timeout=120, env=env)
+    assert synth.returncode == 2
+    error = [ln for ln in synth.stderr.splitlines() if 'error:' in ln]
+    assert len(error) == 1 and "unknown task 'fog'" in error[0] and note in error[0], \
+        synth.stderr
