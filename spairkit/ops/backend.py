@@ -20,6 +20,10 @@ never a silent fallback.
 imported, automatic mode treats the compiled backends as unavailable and
 :func:`backend_status` says why.
 
+Inside :func:`spairkit.ops.dense.dense_ops` (an explicit mode, used to export a
+model) every operator runs its dense-equivalent formulation instead, whatever the
+backend setting; see :mod:`spairkit.ops.dense`.
+
 ``masked_feature_modulation`` always runs the reference: it is two masked reductions
 and one elementwise pass, already memory-bandwidth-bound in PyTorch, so a dedicated
 kernel would gain nothing measurable.
@@ -33,7 +37,7 @@ from types import ModuleType
 import torch
 
 from spairkit.errors import ConfigError, UserError
-from spairkit.ops import reference
+from spairkit.ops import dense, reference
 
 __all__ = [
     'BACKEND_ENV_VAR',
@@ -147,6 +151,8 @@ def sparse_conv2d(x: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
     ``plan`` (from :func:`sparse_plan` on the same mask, kernel size and dilation)
     lets the layers of a block share one active-site index; ``None`` builds it.
     """
+    if dense.dense_ops_enabled():
+        return dense.sparse_conv2d(x, mask, weight, bias, dilation)
     reference.check_sparse_conv2d_args(x, mask, weight, bias, dilation)
     backend = current_backend(x.device)
     if backend == 'torch':
@@ -161,7 +167,7 @@ def sparse_plan(mask: torch.Tensor, kernel_size: int = 3, dilation: int = 1):
     kernel size and dilation. The reference needs no index, so under the ``torch``
     backend this returns ``None`` (which :func:`sparse_conv2d` accepts).
     """
-    if current_backend(mask.device) == 'torch':
+    if dense.dense_ops_enabled() or current_backend(mask.device) == 'torch':
         return None
     return _compiled().sparse_plan(mask, kernel_size, dilation)
 
@@ -171,6 +177,8 @@ def masked_criss_cross_attention(query: torch.Tensor, key: torch.Tensor, value: 
                                  scale: float = 1.0) -> torch.Tensor:
     """SNL's masked directional attention, SPAIR eqs. (3)-(5); see
     :func:`spairkit.ops.reference.masked_criss_cross_attention`."""
+    if dense.dense_ops_enabled():
+        return dense.masked_criss_cross_attention(query, key, value, mask, weights, scale)
     reference.check_masked_criss_cross_attention_args(query, key, value, mask, weights, scale)
     backend = current_backend(value.device)
     if backend == 'torch':
@@ -185,5 +193,7 @@ def masked_feature_modulation(feat: torch.Tensor, mask: torch.Tensor,
     A forced backend is still validated, so a wrong ``SPAIRKIT_OPS_BACKEND`` is
     reported by whichever operator runs first.
     """
+    if dense.dense_ops_enabled():
+        return dense.masked_feature_modulation(feat, mask, eps)
     current_backend(feat.device)
     return reference.masked_feature_modulation(feat, mask, eps)
