@@ -57,7 +57,7 @@ def netr_forward(model: torch.nn.Module, size: int, density: float, seed: int = 
     image = torch.rand(1, 3, size, size, generator=gen)
     mask = density_mask(size, size, density, seed=seed)
     guides = None
-    if getattr(model.netr, 'uses_guides', False):
+    if model.netr.guide_levels:  # the Net_R interface (spairkit.models.networks.interface)
         with torch.no_grad():
             _, guides = model.netl(image)
 

@@ -15,6 +15,7 @@ from spairkit.registry import LOSSES, MODELS
 
 from .checkpoint import load_prefixed_weights
 from .mask_metrics import mask_iou_f1
+from .networks.interface import build_netr
 
 STAGES = ('localizer', 'restorer')
 
@@ -49,8 +50,9 @@ class SPAIR(BaseModel):
     Args:
         stage: ``'localizer'`` or ``'restorer'``.
         netl: Net_L config.
-        netr: Net_R config (restorer stage; Net_L's feature widths are filled in as
-            ``guide_channels`` when it has ``sfm``).
+        netr: Net_R config (restorer stage): any network following the Net_R
+            interface (:mod:`spairkit.models.networks.interface`); Net_L's feature widths
+            are handed over as ``guide_channels`` when its constructor takes them.
         netl_checkpoint: localizer checkpoint for the restorer stage. Equivalently
             ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='netl.')``.
         use_gt_mask: restorer stage: feed Net_R the ground-truth mask instead of
@@ -121,26 +123,15 @@ class SPAIR(BaseModel):
         self.netr = None
         self.output_gate = None
         if stage == 'restorer':
-            netr_cfg = copy.deepcopy(netr) if netr else dict(type='NetR')
-            if netr_cfg.get('sfm') is not None and netr_cfg.get('guide_channels') is None:
-                self._check_levels(netr_cfg.get('num_levels', self.netl.num_levels))
-                netr_cfg['guide_channels'] = list(self.netl.feature_channels)
-            self.netr = MODELS.build(netr_cfg)
+            # Through the Net_R interface only: no key of the Net_R config is read here.
+            self.netr = build_netr(netr if netr else dict(type='NetR'),
+                                   list(self.netl.feature_channels))
             self.output_gate = MODELS.build(dict(output_gate)) if output_gate else None
-            if getattr(self.netr, 'uses_guides', False):
-                self._check_levels(self.netr.num_levels)
             for p in self.netl.parameters():
                 p.requires_grad_(False)
             self.netl.eval()
 
     # ------------------------------------------------------------------ set-up
-    def _check_levels(self, netr_levels: int) -> None:
-        if netr_levels != self.netl.num_levels:
-            raise ConfigError(
-                f'model.netr.num_levels={netr_levels} but model.netl.num_levels='
-                f'{self.netl.num_levels}: Net_R fuses Net_L features level by level '
-                'through SFM, so both need the same number of levels')
-
     def train(self, mode: bool = True) -> SPAIR:
         """Keep the frozen Net_L in eval mode while Net_R trains."""
         super().train(mode)
@@ -199,7 +190,7 @@ class SPAIR(BaseModel):
             mask = self._gt_masks(inputs, data_samples)
         else:
             mask = (torch.sigmoid(logits) > self.binarize_threshold).to(inputs.dtype)
-        guides = feats if getattr(self.netr, 'uses_guides', False) else None
+        guides = feats if self.netr.guide_levels else None
         restored = self.netr(inputs, mask, guides)
         if self.output_gate is not None:
             restored = self.output_gate(inputs, restored, mask)

@@ -30,6 +30,7 @@ from torch import nn
 from spairkit.errors import ConfigError
 from spairkit.registry import MODELS
 
+from ..networks.interface import NetRInterface
 from ..padding import crop_to, mask_pyramid, pad_to_multiple
 from .dense_encoder_decoder import _per_level_blocks
 
@@ -173,6 +174,16 @@ class NAFNetBackbone(BaseModule):
         return len(self.sfm) > 0
 
     @property
+    def guide_levels(self) -> tuple[int, ...]:
+        """Net_R interface: the levels whose Net_L feature the SFM blocks fuse."""
+        return tuple(sorted(int(level) for level in self.sfm))
+
+    @property
+    def guide_widths(self) -> tuple[int, ...]:
+        """Net_R interface: the Net_L widths those SFM blocks expect."""
+        return tuple(self.sfm[str(level)].proj.in_channels for level in self.guide_levels)
+
+    @property
     def uses_mask(self) -> bool:
         """Whether any block reads the mask (SFM or a decoder block)."""
         return self.uses_guides or any(len(level) for level in self.decoder_blocks)
@@ -211,7 +222,7 @@ class NAFNetBackbone(BaseModule):
 
 
 @MODELS.register_module()
-class NAFNetR(NAFNetBackbone):
+class NAFNetR(NAFNetBackbone, NetRInterface):
     """Net_R on NAFNet blocks: ``forward(x, mask, guides)`` returns ``x + residual``.
 
     The same interface as :class:`~spairkit.models.NetR` (SPAIR fills in

@@ -25,6 +25,11 @@ class TimmEncoder(nn.Module):
     ``modulate`` (SFM) is applied to each level's output feature (levels below the
     coarsest), which is then the skip and what the decoder sees.
 
+    It is an encoder, not a Net_R: ``NetR(encoder=dict(type='TimmEncoder', ...))`` (the
+    packaged ``spair_timm`` model, ``examples/custom_netr``) is the Net_R, and follows
+    the Net_R interface (:mod:`spairkit.models.networks.interface`) as any NetR does:
+    its ``guide_levels`` are the SFM levels, fused on this encoder's level outputs.
+
     Args:
         model_name: any timm model supporting ``features_only``.
         num_levels: levels including the full-resolution stem level.
