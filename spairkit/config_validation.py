@@ -12,11 +12,20 @@ Only what can be decided from the signature is checked: unknown keywords (unless
 the constructor takes ``**kwargs``) and values whose annotation is a plain type
 (``int``, ``float``, ``str``, ``bool``, ``dict``, ``list``/``tuple``/``Sequence``,
 unions and ``Optional`` of those). Anything else is left to the component.
+
+Besides the components, the few values every run needs are checked the same way
+(:func:`_check_run_values`): ``model`` is a dict naming a ``type``; the loop's
+``max_iters``/``max_epochs``/``val_interval`` and each dataloader's ``batch_size``
+are positive integers, ``num_workers`` is >= 0. An integer component argument whose
+name says it counts something (:data:`POSITIVE_INT_NAMES`: ``*channels``, ``growth``,
+``num_*``, ``*_size`` ...) must be >= 1: a negative or zero size otherwise ends as
+an error deep inside PyTorch that names neither the key nor the component.
 """
 from __future__ import annotations
 
 import collections.abc
 import inspect
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -28,11 +37,18 @@ from spairkit.errors import ConfigError, unknown_component_message
 
 _SIMPLE = {int, float, str, bool, dict, list, tuple, type(None)}
 
+#: Integer arguments with these names count channels, layers, pixels...: must be >= 1.
+POSITIVE_INT_NAMES = re.compile(
+    r'(^|_)(channels|growth|layers|levels|steps|heads|depth|size|iters|epochs|interval)$'
+    r'|^num_(?!workers$)')
+_LOOP_KEYS = ('max_iters', 'max_epochs', 'val_interval', 'val_begin')
+
 
 def validate_config(cfg: Config) -> None:
     """Raise :class:`ConfigError` for the first bad component argument in ``cfg``."""
     from spairkit.registry import DATASETS, DEGRADATIONS, LOSSES, METRICS, MODELS, TRANSFORMS
 
+    _check_run_values(cfg)
     nested = {'degradation': DEGRADATIONS, 'pipeline': TRANSFORMS}
     if isinstance(cfg.get('model'), Mapping):
         _check_component('model', cfg['model'], MODELS,
@@ -46,6 +62,39 @@ def validate_config(cfg: Config) -> None:
             if isinstance(metric, Mapping):
                 path = f'{split}_evaluator' + (f'[{i}]' if isinstance(evaluator, list) else '')
                 _check_component(path, metric, METRICS, {})
+
+
+def _positive_int(path: str, value: Any, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f'{path}={value!r}: expected an integer >= {minimum}, '
+                          f'got {type(value).__name__}')
+    if value < minimum:
+        raise ConfigError(f'{path}={value!r}: expected an integer >= {minimum}')
+
+
+def _check_run_values(cfg: Config) -> None:
+    """The values outside components that a run needs (see the module docstring)."""
+    model = cfg.get('model')
+    if not isinstance(model, Mapping):
+        raise ConfigError(f"model={model!r}: expected a dict naming a registered model, e.g. "
+                          f"model=dict(type='SPAIR', ...), got {type(model).__name__}")
+    model_type = model.get('type')
+    if not isinstance(model_type, (str, type)):
+        raise ConfigError(f'model.type={model_type!r}: expected the name of a registered model '
+                          "(a string such as 'SPAIR'; see 'spairkit list models')")
+    for loop in ('train_cfg', 'val_cfg', 'test_cfg'):
+        loop_cfg = cfg.get(loop)
+        if isinstance(loop_cfg, Mapping):
+            for key in _LOOP_KEYS:
+                if key in loop_cfg:
+                    _positive_int(f'{loop}.{key}', loop_cfg[key], 0 if key == 'val_begin' else 1)
+    for split in ('train', 'val', 'test'):
+        loader = cfg.get(f'{split}_dataloader')
+        if isinstance(loader, Mapping):
+            if 'batch_size' in loader:
+                _positive_int(f'{split}_dataloader.batch_size', loader['batch_size'])
+            if 'num_workers' in loader:
+                _positive_int(f'{split}_dataloader.num_workers', loader['num_workers'], 0)
 
 
 def _lookup(registry, type_name: str):
@@ -63,6 +112,8 @@ def _all_names(registry) -> list[str]:
 
 
 def _check_component(path: str, cfg: Mapping, registry, nested: dict) -> None:
+    if 'type' in cfg and cfg['type'] is None:
+        raise ConfigError(f"{path}.type=None: expected the name of a registered component")
     type_name = cfg.get('type')
     if not isinstance(type_name, str):
         return  # a class object or no type: nothing to look up
@@ -92,6 +143,10 @@ def _check_component(path: str, cfg: Mapping, registry, nested: dict) -> None:
         if hint is not None and not _matches(value, hint):
             raise ConfigError(f'{path}.{key}: {type_name} expects {_describe(hint)}, '
                               f'got {type(value).__name__} {value!r}')
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1 \
+                and POSITIVE_INT_NAMES.search(key):
+            raise ConfigError(f'{path}.{key}={value}: {type_name} expects a positive '
+                              'integer (it counts channels, layers or pixels)')
         _check_children(f'{path}.{key}', key, value, registry, nested)
 
 

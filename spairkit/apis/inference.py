@@ -137,6 +137,8 @@ def init_restorer(config: str | os.PathLike | Config, checkpoint: str | os.PathL
         source = str(config)
     if 'model' not in cfg:
         raise ConfigError(f"config {source} defines no 'model'")
+    from spairkit.config_validation import validate_config
+    validate_config(cfg)
     model_cfg = _inference_model_cfg(cfg, source)
 
     from spairkit.registry import MODELS
