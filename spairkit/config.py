@@ -64,12 +64,22 @@ def _package_root(package: str, owner: str) -> Path:
                           f'{exc}') from exc
 
 
-def task_config_roots() -> dict[str, Path]:
-    """Task name -> folder of its configs, for every registered task that declares one."""
+def task_config_roots() -> dict[str, Path | ConfigError]:
+    """Task name -> folder of its configs, for every registered task that declares one.
+
+    A declared package that cannot be imported maps to the :class:`ConfigError` saying
+    so: it is raised only when a path needs that task's folder.
+    """
     from spairkit.tasks import all_tasks
 
-    return {task.name: _package_root(task.config_package, f"task '{task.name}'")
-            for task in all_tasks() if task.config_package}
+    roots: dict[str, Path | ConfigError] = {}
+    for task in all_tasks():
+        if task.config_package:
+            try:
+                roots[task.name] = _package_root(task.config_package, f"task '{task.name}'")
+            except ConfigError as exc:
+                roots[task.name] = exc
+    return roots
 
 
 def plugin_config_roots(package: str) -> list[Path]:
@@ -106,10 +116,17 @@ def _resolve_spairkit(relative: str, text: str) -> Path | None:
     roots = task_config_roots()
     head, _, rest = relative.partition('/')
     if head in roots and rest:
+        if isinstance(roots[head], ConfigError):
+            raise roots[head]
         candidate = _inside(roots[head], rest, text)
         if candidate.is_file():
             return candidate
-    hits = [p for p in (_inside(root, relative, text) for root in roots.values()) if p.is_file()]
+    usable = [root for root in roots.values() if isinstance(root, Path)]
+    hits = [p for p in (_inside(root, relative, text) for root in usable) if p.is_file()]
+    if not hits and len(usable) < len(roots):
+        broken = '; '.join(str(r) for r in roots.values() if isinstance(r, ConfigError))
+        raise ConfigError(f'config file not found: {text} (not in the packaged configs nor '
+                          f'in the configs of the tasks that load; {broken})')
     if len(hits) > 1:
         raise ConfigError(f'config path {text!r} is ambiguous: it exists in the configs of '
                           f'several tasks ({", ".join(str(h) for h in hits)}); name the task '
