@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.num is not None and args.num < 1:
         raise UserError(f'--num must be at least 1, got {args.num}')
+    if args.seed < 0:  # numpy's SeedSequence takes non-negative integers only
+        raise UserError(f'--seed must be a non-negative integer, got {args.seed}')
     task = get_task(args.task)
     check_not_overlapping(args.src, args.out)
     sources = find_sources(args.src)
