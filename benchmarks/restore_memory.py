@@ -10,6 +10,11 @@ Usage::
     python benchmarks/restore_memory.py CONFIG CHECKPOINT [--num 200] [--size 24]
 
 Prints the RSS at image 20 and at the last image and their difference in MB.
+
+``--photo 4000x3000`` instead restores one photo-sized image (scikit-image's astronaut
+resized) through the same path with ``--tile auto`` and ``--memory-budget``, and prints
+the tile chosen, the wall time and the peak RSS of the restore (``VmHWM`` after a reset
+that follows model loading, plus the RSS before it), optionally as JSON (``--json``).
 """
 from __future__ import annotations
 
@@ -60,7 +65,48 @@ def measure(model, num: int = 200, size: int = 24, checkpoints=(20, 200),
     return readings
 
 
+def _status_mb(field: str) -> float:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024
+    raise OSError(field)
+
+
+def measure_photo(model, width: int, height: int, memory_budget: str | None) -> dict:
+    """Restore one ``width x height`` photo with ``tile='auto'``; time and peak RSS."""
+    import time
+
+    from skimage import data
+
+    from spairkit.apis import plan_jobs, restore_files
+    from spairkit.apis.tiling import auto_tile
+    from spairkit.limits import memory_budget_bytes
+
+    budget = memory_budget_bytes(memory_budget)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / 'photo.png'
+        photo = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(src), photo[:, :, ::-1])
+        del photo
+        jobs = plan_jobs(src, Path(tmp) / 'restored.png')
+        before = _status_mb('VmRSS')
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # reset VmHWM to the current RSS
+        start = time.perf_counter()
+        failures = restore_files(model, jobs, tile='auto', progress=False,
+                                 memory_budget=budget)
+        seconds = time.perf_counter() - start
+        if failures:
+            raise RuntimeError(failures[0].reason)
+    return {'width': width, 'height': height, 'memory_budget_bytes': budget,
+            'tile': auto_tile(height, width, budget), 'seconds': round(seconds, 1),
+            'rss_before_mb': round(before, 1), 'peak_rss_mb': round(_status_mb('VmHWM'), 1)}
+
+
 def main() -> None:
+    import json
+
     import torch
 
     from spairkit.apis import init_restorer
@@ -71,9 +117,21 @@ def main() -> None:
     parser.add_argument('--num', type=int, default=200)
     parser.add_argument('--size', type=int, default=24)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--photo', default=None, metavar='WxH',
+                        help='restore one photo of this size with --tile auto instead')
+    parser.add_argument('--memory-budget', default=None)
+    parser.add_argument('--json', default=None, help='also write the --photo result here')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model = init_restorer(args.config, args.checkpoint)
+    if args.photo:
+        width, height = (int(v) for v in args.photo.lower().split('x'))
+        result = {**measure_photo(model, width, height, args.memory_budget),
+                  'threads': args.threads, 'config': args.config}
+        print(json.dumps(result))
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2) + '\n')
+        return
     readings = measure(model, args.num, args.size, checkpoints=(20, args.num))
     first, last = readings[20], readings[args.num]
     print(f'RSS after image 20: {first:.1f} MB; after image {args.num}: {last:.1f} MB; '

@@ -12,13 +12,17 @@ and columns of the image; inside a tile a degraded pixel only sees the clean pix
 its tile. docs/restore.md gives the measured effect.
 
 Automatic tiling (``tile='auto'``, the default of ``spairkit restore``): the image is
-restored whole when its pixels times :data:`MODEL_BYTES_PER_PIXEL` (the forward's
-activations) plus :data:`IMAGE_BYTES_PER_PIXEL` (the whole-image buffers: decoded
-input, float copies, blend accumulators, output) fit the memory budget
-(:mod:`spairkit.limits`); otherwise in the largest square tiles that fit. Both
-figures were measured with the demo model (``benchmarks/restore_memory.py``,
-docs/restore.md); a wider model needs a smaller ``--memory-budget`` or an explicit
-``--tile``.
+restored whole when no side exceeds :data:`MAX_AUTO_TILE` and its pixels times
+:data:`MODEL_BYTES_PER_PIXEL` (the forward's activations) plus
+:data:`IMAGE_BYTES_PER_PIXEL` (the whole-image buffers: decoded input, float copies,
+blend accumulators, output) fit the memory budget (:mod:`spairkit.limits`); otherwise
+in the largest square tiles up to :data:`MAX_AUTO_TILE` that fit. Why a maximum: SNL
+gathers every degraded pixel's whole row and column, so memory and time per pixel
+grow with the side (measured: 1.3-2 KB per pixel at 512x512, 4.5 KB at 1024x1024 with
+every pixel degraded), and the models are trained on 256x256 crops, so tiles of
+512 already give twice the context they learned. The figures were measured with the
+demo model (``benchmarks/restore_memory.py``, docs/restore.md); a wider model needs a
+smaller ``--memory-budget`` or an explicit ``--tile``.
 """
 from __future__ import annotations
 
@@ -34,14 +38,15 @@ from spairkit.limits import format_bytes
 
 #: ``None`` (whole image), a tile size in pixels, or ``'auto'``.
 TileSpec = Union[int, None, Literal['auto']]
-#: Peak activation memory of one forward of the demo restorer, per input pixel
-#: (every pixel degraded, the worst case; docs/restore.md).
+#: Peak activation memory of one forward of the demo restorer per input pixel, for
+#: inputs up to MAX_AUTO_TILE a side (measured at most 2050 B at 512x512; docs/restore.md).
 MODEL_BYTES_PER_PIXEL = 2400
 #: Whole-image buffers of a tiled restore, per pixel (docs/restore.md).
 IMAGE_BYTES_PER_PIXEL = 120
 #: Tiles chosen automatically are multiples of this and at least MIN_AUTO_TILE.
 AUTO_TILE_STEP = 32
 MIN_AUTO_TILE = 128
+MAX_AUTO_TILE = 512
 
 
 def max_image_pixels(budget_bytes: int) -> int:
@@ -56,10 +61,12 @@ def auto_tile(height: int, width: int, budget_bytes: int, overlap: int = 32) -> 
     what the whole-image buffers leave. :class:`DataError` when not even
     :data:`MIN_AUTO_TILE` fits."""
     pixels = height * width
-    if pixels * (MODEL_BYTES_PER_PIXEL + IMAGE_BYTES_PER_PIXEL) <= budget_bytes:
+    if max(height, width) <= MAX_AUTO_TILE and \
+            pixels * (MODEL_BYTES_PER_PIXEL + IMAGE_BYTES_PER_PIXEL) <= budget_bytes:
         return None
     room = budget_bytes - pixels * IMAGE_BYTES_PER_PIXEL
     side = int(math.sqrt(max(room, 0) / MODEL_BYTES_PER_PIXEL)) // AUTO_TILE_STEP * AUTO_TILE_STEP
+    side = min(side, MAX_AUTO_TILE)
     if side < max(MIN_AUTO_TILE, 2 * overlap + AUTO_TILE_STEP):
         raise DataError(f'a {width}x{height} image does not fit the memory budget of '
                         f'{format_bytes(budget_bytes)} even in tiles (raise --memory-budget)')
