@@ -38,7 +38,8 @@ def render_report(metrics: Mapping[str, float], timings: Mapping[str, float],
     lines = [
         '# spairkit demo report',
         '',
-        'Rain streaks synthesised over the photographs that ship with scikit-image. '
+        f'Task `{task}`: its synthesiser applied to the photographs that ship with '
+        'scikit-image. '
         f"Net_L, then SPAIR (SFM + SC + SNL) with the frozen Net_L, trained on CPU on "
         f"photos {', '.join(settings['train_photos'])}; evaluated on "
         f"{settings['num_heldout']} held-out {settings['heldout_size']}x"

@@ -53,3 +53,21 @@ def test_restore_loads_the_demo_model(demo_dir, tmp_path):
     assert restored.shape == image.shape
     assert (tmp_path / 'restored_mask.png').is_file()
     assert src.read_bytes() == before
+
+
+def test_demo_task_swaps_the_synthesiser_and_keeps_the_task_rule():
+    from spairkit.demo.pipeline import DEMO_TASKS, _stage_config
+    from spairkit.tasks import get_task
+
+    for task in DEMO_TASKS:
+        cfg = _stage_config('spairkit::demo/demo_localizer.py', 'unused', fast=True, task=task)
+        expected = get_task(task).synthesizer['type']
+        for split in ('train_dataloader', 'test_dataloader'):
+            assert cfg[split].dataset.task == task
+            assert cfg[split].dataset.degradation['type'] == expected
+
+
+def test_demo_unknown_task_is_a_one_line_error(tmp_path, capsys):
+    assert main(['demo', '--work-dir', str(tmp_path / 'w'), '--fast', '--task', 'snow']) == 2
+    err = capsys.readouterr().err
+    assert 'snow' in err and 'raindrop' in err and 'Traceback' not in err
