@@ -98,6 +98,135 @@ def _restore_into_input(tmp: Path) -> list[str]:
             str(tmp / 'photos'), str(tmp / 'photos' / 'out')]
 
 
+# -- issue 17 -----------------------------------------------------------------------------
+SPAIR_CONFIG = REPO / 'configs' / 'demo' / 'demo_restorer.py'
+SPAIR_TRAIN = ['train', str(SPAIR_CONFIG)]
+
+
+def _spair_option(option: str) -> Callable[[Path], list[str]]:
+    return lambda t: [*SPAIR_TRAIN, '--work-dir', str(t), '--cfg-options', option]
+
+
+def _config_with(text: str, name: str = 'bad.py') -> Callable[[Path], list[str]]:
+    def setup(tmp: Path) -> list[str]:
+        (tmp / name).write_text(f"_base_ = ['{SPAIR_CONFIG}']\n{text}")
+        return ['train', str(tmp / name), '--work-dir', str(tmp / 'w')]
+    return setup
+
+
+def _non_utf8_config(tmp: Path) -> list[str]:
+    (tmp / 'latin1.py').write_bytes(b"model = dict(type='SPAIR')  # caf\xe9\n")
+    return ['train', str(tmp / 'latin1.py'), '--work-dir', str(tmp / 'w')]
+
+
+def _outside_package(tmp: Path) -> list[str]:
+    (tmp / 'elsewhere.py').write_text("open('code_ran', 'w')\nmodel = dict(type='SPAIR')\n")
+    os.chdir(tmp)
+    escape = os.path.relpath(tmp / 'elsewhere.py', REPO / 'configs')
+    return ['train', f'spairkit::{escape}', '--work-dir', str(tmp / 'w')]
+
+
+def _no_code_ran(tmp: Path) -> None:
+    assert not (tmp / 'code_ran').exists(), 'a config outside the package was executed'
+
+
+def _toy_weights(tmp: Path, width: int = 8) -> Path:
+    sys.path.insert(0, str(TOY))
+    from toy_components import ToyRestorer
+    torch.manual_seed(0)
+    path = tmp / f'toy_w{width}.pth'
+    torch.save({'state_dict': ToyRestorer(width=width).state_dict(),
+                'meta': {'epoch': 0, 'iter': 2}}, path)
+    return path
+
+
+def _test_mismatch(tmp: Path) -> list[str]:
+    return ['test', str(TOY / 'toy_config.py'), str(_toy_weights(tmp)), '--work-dir', str(tmp),
+            '--cfg-options', 'model.width=4']
+
+
+def _resume_mismatch(tmp: Path) -> list[str]:
+    return [*TOY_TRAIN, '--work-dir', str(tmp / 'w'), '--resume', str(_toy_weights(tmp)),
+            '--cfg-options', 'model.width=4']
+
+
+def _out_over_checkpoint(tmp: Path) -> list[str]:
+    ckpt = _toy_weights(tmp)
+    return ['test', str(TOY / 'toy_config.py'), str(ckpt), '--work-dir', str(tmp),
+            '--out', str(ckpt)]
+
+
+def _checkpoint_unchanged(tmp: Path) -> None:
+    assert torch.load(tmp / 'toy_w8.pth', weights_only=True)['meta']['iter'] == 2
+
+
+def _not_a_checkpoint(name: str, data: bytes) -> Callable[[Path], list[str]]:
+    def setup(tmp: Path) -> list[str]:
+        (tmp / name).write_bytes(data)
+        return ['test', str(TOY / 'toy_config.py'), str(tmp / name), '--work-dir', str(tmp)]
+    return setup
+
+
+_SAFETENSORS = (lambda h: len(h).to_bytes(8, 'little') + h + b'\0' * 4)(
+    b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')
+_HELD_LOCKS: dict[str, contextlib.ExitStack] = {}
+
+
+def _locked_work_dir(tmp: Path) -> list[str]:
+    from spairkit.engine.work_dir_lock import work_dir_lock
+    stack = contextlib.ExitStack()
+    stack.enter_context(work_dir_lock(tmp / 'w'))  # "another training", released in after
+    _HELD_LOCKS[str(tmp)] = stack
+    return [*TOY_TRAIN, '--work-dir', str(tmp / 'w')]
+
+
+def _release_lock(tmp: Path) -> None:
+    _HELD_LOCKS.pop(str(tmp)).close()
+    assert not list((tmp / 'w').glob('*.pth'))
+
+
+def _synth_negative_seed(tmp: Path) -> list[str]:
+    _image(tmp / 'clean' / 'a.png')
+    return ['synth', 'rain_streak', '--src', str(tmp / 'clean'), '--out', str(tmp / 'pairs'),
+            '--seed', '-1']
+
+
+def _no_synth_output(tmp: Path) -> None:
+    assert not (tmp / 'pairs').exists(), 'synth created output folders before refusing'
+
+
+def _tiny_restorer_checkpoint(tmp: Path) -> Path:
+    from tests.apis.conftest import build_random_restorer
+    path = tmp / 'tiny.pth'
+    torch.save({'state_dict': build_random_restorer().state_dict()}, path)
+    return path
+
+
+def _restore_bomb(tmp: Path) -> list[str]:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack('>I', len(data)) + kind + data
+                + struct.pack('>I', zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack('>IIBBBBB', 30000, 30000, 8, 2, 0, 0, 0)
+    (tmp / 'bomb.png').write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr)
+                                   + chunk(b'IDAT', zlib.compress(b'\0' * 90001))
+                                   + chunk(b'IEND', b''))
+    return ['restore', str(REPO / 'tests/apis/tiny_restorer.py'),
+            str(_tiny_restorer_checkpoint(tmp)), str(tmp / 'bomb.png'), str(tmp / 'out.png'),
+            '--no-progress']
+
+
+def _restore_animated(tmp: Path) -> list[str]:
+    from PIL import Image
+    frames = [Image.new('RGB', (8, 8), (i * 60, 0, 0)) for i in range(3)]
+    frames[0].save(tmp / 'anim.gif', save_all=True, append_images=frames[1:])
+    return ['restore', str(REPO / 'tests/apis/tiny_restorer.py'),
+            str(_tiny_restorer_checkpoint(tmp)), str(tmp / 'anim.gif'), str(tmp / 'out.gif'),
+            '--no-progress']
+
+
 TOY_TRAIN = ['train', str(TOY / 'toy_config.py')]
 CASES = [
     # -- configs and the command line ---------------------------------------------
@@ -159,6 +288,46 @@ CASES = [
     Case('training', '--launcher pytorch without torchrun', lambda t: [
         *TOY_TRAIN, '--work-dir', str(t), '--launcher', 'pytorch'], 2, 'needs torchrun',
         env={'PYTHONPATH': str(TOY)}),
+    # -- issue 17: values, checkpoints, outputs, work dirs ----------------------------------
+    Case('config', '--cfg-options model=[', _spair_option('model=['), 2, "model='['"),
+    Case('config', '--cfg-options model=5', _spair_option('model=5'), 2, 'model=5: expected'),
+    Case('config', '--cfg-options model.type=None', _spair_option('model.type=None'), 2,
+         'model.type=None: expected'),
+    Case('config', 'negative channel count', _spair_option('model.netr.base_channels=-1'), 2,
+         'model.netr.base_channels=-1: NetR expects a positive integer'),
+    Case('config', 'growth=abc', _spair_option('model.netr.growth=abc'), 2,
+         "model.netr.growth: NetR expects int, got str 'abc'"),
+    Case('config', 'negative max_iters', _spair_option('train_cfg.max_iters=-5'), 2,
+         'train_cfg.max_iters=-5: expected an integer >= 1'),
+    Case('config', 'batch size 0', _spair_option('train_dataloader.batch_size=0'), 2,
+         'train_dataloader.batch_size=0: expected an integer >= 1'),
+    Case('config', "base_channels='many' in a config file",
+         _config_with("model = dict(netr=dict(base_channels='many'))\n"), 2,
+         "model.netr.base_channels: NetR expects int, got str 'many'"),
+    Case('config', '1/0 in a config file', _config_with('x = 1 / 0\n', 'div.py'), 2, 'div.py'),
+    Case('config', 'config file that is not UTF-8', _non_utf8_config, 2, 'latin1.py'),
+    Case('config', 'spairkit:: path escaping the package', _outside_package, 2, 'elsewhere.py',
+         after=_no_code_ran),
+    Case('cli', 'synth --seed -1', _synth_negative_seed, 2, '--seed must be a non-negative',
+         after=_no_synth_output),
+    Case('checkpoint', 'JSON file given as the checkpoint',
+         _not_a_checkpoint('metrics.json', b'{"PSNR": 30.1}'), 2, 'it is a JSON file',
+         env={'PYTHONPATH': str(TOY)}),
+    Case('checkpoint', 'safetensors file given as the checkpoint',
+         _not_a_checkpoint('w.safetensors', _SAFETENSORS), 2, 'it is a safetensors file',
+         env={'PYTHONPATH': str(TOY)}),
+    Case('checkpoint', 'checkpoint of another model (test)', _test_mismatch, 2,
+         'does not fit the model', env={'PYTHONPATH': str(TOY)}),
+    Case('checkpoint', 'train --resume with another model\'s checkpoint', _resume_mismatch, 2,
+         'does not fit the model', env={'PYTHONPATH': str(TOY)}),
+    Case('checkpoint', 'test --out onto the checkpoint', _out_over_checkpoint, 2,
+         'refusing to write --out', env={'PYTHONPATH': str(TOY)}, after=_checkpoint_unchanged),
+    Case('training', 'second training into a work dir in use', _locked_work_dir, 2,
+         'is in use by another training: pid', env={'PYTHONPATH': str(TOY)},
+         after=_release_lock),
+    Case('restore', 'decompression bomb (30000x30000 PNG header)', _restore_bomb, 1,
+         '900,000,000 pixels'),
+    Case('restore', 'animated GIF', _restore_animated, 1, 'animated GIF with 3 frames'),
 ]
 
 
@@ -188,11 +357,18 @@ def run_case(case: Case, tmp: Path) -> Outcome:
         os.environ.clear()
         os.environ.update(saved_env)
         sys.path[:] = saved_path
+    # Indented lines are tracebacks/usage, except restore's "  PATH: reason" failure list.
     lines = [line for line in err.getvalue().splitlines()
-             if line.strip() and not line.startswith(('(run again', 'usage:', ' '))
+             if line.strip() and not line.startswith(('(run again', 'usage:'))
+             and (not line.startswith(' ') or _is_failure_line(line))
              and 'mmengine - ' not in line]
     error_lines = [line for line in lines if 'error' in line]
     return Outcome(code, (error_lines or lines or [''])[-1])
+
+
+def _is_failure_line(line: str) -> bool:
+    text = line.strip()
+    return line.startswith('  ') and not text.startswith(('File "', '^', '~')) and ': ' in text
 
 
 START, END = '<!-- bad-input-table:start -->', '<!-- bad-input-table:end -->'
