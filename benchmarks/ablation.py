@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 
 from spairkit.benchmarking.ablation import (
-    TASKS,
     AblationSettings,
     ablation_table,
     parse_names,
@@ -30,6 +29,7 @@ from spairkit.benchmarking.ablation import (
 )
 from spairkit.benchmarking.environment import machine_info
 from spairkit.benchmarking.ladder import RUNG_NAMES
+from spairkit.tasks import task_names
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'ablation.json'
 
@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--quick', action='store_true',
                    help='a few iterations on tiny images: checks the pipeline, not quality')
     p.add_argument('--tasks', default=','.join(defaults.tasks),
-                   help=f'comma-separated, from {", ".join(TASKS)}')
+                   help='comma-separated registered tasks (spairkit list tasks); each '
+                        "trains on its own synthesiser and protocol")
     p.add_argument('--rungs', default=','.join(defaults.rungs),
                    help=f'comma-separated, from {", ".join(RUNG_NAMES)}')
     p.add_argument('--seeds', type=int, nargs='+', default=list(defaults.seeds))
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> AblationSettings:
     settings = AblationSettings(
-        tasks=parse_names(args.tasks, tuple(TASKS), '--tasks'),
+        tasks=parse_names(args.tasks, tuple(task_names()), '--tasks'),
         rungs=parse_names(args.rungs, RUNG_NAMES, '--rungs'),
         seeds=tuple(args.seeds), netl_iters=args.netl_iters, netr_iters=args.netr_iters,
         batch_size=args.batch_size, crop_size=args.crop_size,
