@@ -60,7 +60,7 @@ class SynthesizedPairDataset(BaseDataset):
 
     Args:
         degradation: config of a DEGRADATIONS synthesiser
-            (``dict(type='RainStreakSynthesizer', ...)``).
+            (``dict(type=<a registered synthesiser>, ...)``; a task's is ``Task.synthesizer``).
         task: task name stored in every sample.
         num_samples: length of the dataset.
         seed: base seed; sample ``i`` uses ``default_rng([seed, i])``.

@@ -4,9 +4,9 @@ A task (rain streaks, raindrops, shadows, motion blur, or a third party's haze) 
 subclass of :class:`Task` whose class attributes describe it, registered in
 ``TASKS`` under its :attr:`Task.name`::
 
-    @TASKS.register_module(name='rain_streak')
-    class RainStreakTask(Task):
-        name = 'rain_streak'
+    @TASKS.register_module(name='snow')
+    class SnowTask(Task):
+        name = 'snow'
         ...
 
 A class (not an instance) is registered because MMEngine registries hold callables;
