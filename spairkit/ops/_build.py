@@ -17,6 +17,16 @@ concerns live here:
   waits without limit while its ``lock`` file exists), that file is known to be
   stale while we hold ours and is removed too; newer torch holds an OS advisory
   lock that a dead process cannot leave behind, and its file is left alone.
+* *A CUDA build without a GPU*: pip-installed torch ships the CUDA headers and
+  libraries in its ``nvidia`` wheels (``site-packages/nvidia/cu13/{include,lib}``),
+  while a minimal toolkit (nvcc only) may lack headers ATen includes (``cusparse.h``)
+  or the unversioned ``libcudart.so`` the linker wants. :func:`cuda_build_env`
+  puts the wheel's ``include`` on ``CPATH`` and a folder of links to its
+  ``lib/*.so.*`` (plus unversioned ``libcudart.so``) on ``LIBRARY_PATH``, for the
+  duration of the build only; the link folder lives in the build cache, never in
+  site-packages. Without a visible GPU the target architecture defaults to
+  ``TORCH_CUDA_ARCH_LIST=9.0`` (:data:`DEFAULT_CUDA_ARCH`), so CI can build, link and
+  import the CUDA module on a CPU-only machine.
 * *Reporting*: :func:`toolchain_info` gathers versions for ``spairkit ops info``
   without compiling anything.
 """
@@ -46,8 +56,13 @@ __all__ = [
     'CACHE_ENV',
     'LOCK_TIMEOUT_ENV',
     'SOURCES_ENV',
+    'DEFAULT_CUDA_ARCH',
     'build_spec',
+    'cuda_arch_list',
+    'cuda_build_env',
     'cuda_toolkit',
+    'nvcc_toolkit',
+    'wheel_cuda_dirs',
     'find_source_dir',
     'load_extension',
     'toolchain_info',
@@ -60,6 +75,11 @@ CACHE_ENV = 'SPAIRKIT_OPS_CACHE'
 #: Seconds after which another process's build lock counts as stale.
 LOCK_TIMEOUT_ENV = 'SPAIRKIT_OPS_LOCK_TIMEOUT'
 DEFAULT_LOCK_TIMEOUT_S = 900.0
+
+#: Target architecture of a CUDA build when no GPU is visible (H100/H200, sm_90).
+DEFAULT_CUDA_ARCH = '9.0'
+#: Headers ATen's CUDA headers include; a toolkit lacking one needs the wheel's.
+_REQUIRED_CUDA_HEADERS = ('cuda_runtime_api.h', 'cusparse.h', 'cublas_v2.h')
 
 _CXX_FLAGS = ('-O3',)
 _CUDA_FLAGS = ('-O3', '-lineinfo')
@@ -101,15 +121,56 @@ def find_source_dir() -> Path | None:
     return None
 
 
-def cuda_toolkit() -> str | None:
-    """CUDA_HOME when a CUDA build is possible here (a GPU and nvcc), else None."""
-    if not torch.cuda.is_available() or torch.version.cuda is None:
+def nvcc_toolkit() -> str | None:
+    """CUDA_HOME when this torch is a CUDA build and nvcc is there, else None.
+
+    Enough to *build* the CUDA kernels (``spairkit ops build --cuda``); no GPU needed.
+    CUDA_HOME is torch's (``$CUDA_HOME``, else the folder above ``nvcc`` on PATH).
+    """
+    if torch.version.cuda is None:
         return None
     from torch.utils.cpp_extension import CUDA_HOME
     if CUDA_HOME is None:
         return None
     nvcc = Path(CUDA_HOME) / 'bin' / 'nvcc'
     return CUDA_HOME if nvcc.exists() else None
+
+
+def cuda_toolkit() -> str | None:
+    """CUDA_HOME when the CUDA kernels can be built *and run* here (a GPU and nvcc).
+
+    This decides the default flavour of the lazily built extension: without a GPU the
+    default build stays CPU-only (the CUDA kernels could not run anyway).
+    """
+    if not torch.cuda.is_available():
+        return None
+    return nvcc_toolkit()
+
+
+def cuda_arch_list() -> str | None:
+    """The TORCH_CUDA_ARCH_LIST a CUDA build uses: the environment's, else
+    :data:`DEFAULT_CUDA_ARCH` when no GPU is visible, else None (torch targets the
+    visible GPUs)."""
+    env = os.environ.get('TORCH_CUDA_ARCH_LIST')
+    if env:
+        return env
+    return None if torch.cuda.is_available() else DEFAULT_CUDA_ARCH
+
+
+def wheel_cuda_dirs() -> tuple[list[Path], list[Path]]:
+    """The ``include`` and ``lib`` folders of the CUDA wheels installed beside torch.
+
+    CUDA 13 wheels ship one ``nvidia/cu13`` package; CUDA 12 wheels one package per
+    library (``nvidia/cusparse``, ``nvidia/cuda_runtime``, ...). Both are covered by
+    ``nvidia/*/{include,lib}``; the folder matching torch's CUDA major comes first.
+    """
+    root = Path(torch.__file__).resolve().parent.parent / 'nvidia'
+    major = (torch.version.cuda or '').split('.')[0]
+    pkgs = sorted((p for p in root.glob('*') if p.is_dir()),
+                  key=lambda p: (p.name != f'cu{major}', p.name))
+    includes = [p / 'include' for p in pkgs if (p / 'include').is_dir()]
+    libs = [p / 'lib' for p in pkgs if (p / 'lib').is_dir()]
+    return includes, libs
 
 
 def cache_root() -> Path:
@@ -151,7 +212,8 @@ def build_spec(with_cuda: bool) -> BuildSpec:
     cflags = _CXX_FLAGS + (('-DSPAIRKIT_WITH_CUDA',) if with_cuda else ())
     cuda_cflags = _CUDA_FLAGS + ('-DSPAIRKIT_WITH_CUDA',) if with_cuda else ()
     flavour = f'cu{torch.version.cuda}'.replace('.', '') if with_cuda else 'cpu'
-    digest = _digest(source_dir, cflags + cuda_cflags + (flavour,))
+    arch = (f'arch={cuda_arch_list()}',) if with_cuda else ()
+    digest = _digest(source_dir, cflags + cuda_cflags + (flavour,) + arch)
     tag = f"torch{torch.__version__.replace('+', '_')}-{flavour}-{digest}"
     return BuildSpec(
         name=f'spairkit_ops_{flavour}',
@@ -271,6 +333,82 @@ def _max_jobs() -> Iterator[None]:
         os.environ.pop('MAX_JOBS', None)
 
 
+def _prepend_env(env: dict[str, str], name: str, paths: list[Path]) -> None:
+    if paths:
+        parts = [str(p) for p in paths] + ([env[name]] if env.get(name) else [])
+        env[name] = os.pathsep.join(parts)
+
+
+def _link_folder(lib_dirs: list[Path]) -> Path:
+    """A folder of links to the wheels' ``lib*.so.*`` with unversioned names added.
+
+    The linker resolves ``-lcudart`` through ``libcudart.so``, which the wheels do
+    not ship. The folder lives in the build cache (named by a hash of the library
+    folders) and is (re)made idempotently, so concurrent builders agree on it.
+    """
+    h = hashlib.sha256('\n'.join(str(d) for d in lib_dirs).encode()).hexdigest()[:12]
+    folder = cache_root() / f'cuda-wheel-libs-{h}'
+    folder.mkdir(parents=True, exist_ok=True)
+    links: dict[str, Path] = {}
+    for lib_dir in lib_dirs:
+        for lib in sorted(lib_dir.glob('lib*.so*')):
+            links.setdefault(lib.name, lib)
+            if '.so.' in lib.name:  # libcudart.so.13 -> also libcudart.so
+                links.setdefault(lib.name.split('.so.')[0] + '.so', lib)
+    for name, target in links.items():
+        link = folder / name
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        tmp = folder / f'.{name}.{os.getpid()}'
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        tmp.symlink_to(target)
+        os.replace(tmp, link)
+    return folder
+
+
+def cuda_build_env(toolkit: str) -> dict[str, str]:
+    """The environment variables a CUDA build needs beyond the toolkit at ``toolkit``.
+
+    ``CPATH`` gets the wheels' include folders when the toolkit lacks a header ATen
+    includes, ``LIBRARY_PATH`` a link folder (:func:`_link_folder`) when the toolkit
+    has no ``libcudart.so``, and ``TORCH_CUDA_ARCH_LIST`` :func:`cuda_arch_list` when
+    unset. Returns only the variables to change (values include what was set before).
+    """
+    env: dict[str, str] = {}
+    home = Path(toolkit)
+    includes, libs = wheel_cuda_dirs()
+    if any(not (home / 'include' / h).is_file() for h in _REQUIRED_CUDA_HEADERS):
+        found = [d for d in includes if any((d / h).is_file() for h in _REQUIRED_CUDA_HEADERS)]
+        if found:
+            env['CPATH'] = os.environ.get('CPATH', '')
+            _prepend_env(env, 'CPATH', found)
+    if not any((home / d / 'libcudart.so').exists() for d in ('lib64', 'lib')):
+        with_rt = [d for d in libs if any(d.glob('libcudart.so*'))]
+        if with_rt:
+            env['LIBRARY_PATH'] = os.environ.get('LIBRARY_PATH', '')
+            _prepend_env(env, 'LIBRARY_PATH', [_link_folder(libs)])
+    arch = cuda_arch_list()
+    if arch and not os.environ.get('TORCH_CUDA_ARCH_LIST'):
+        env['TORCH_CUDA_ARCH_LIST'] = arch
+    return {k: v for k, v in env.items() if v}
+
+
+@contextlib.contextmanager
+def _scoped_env(changes: dict[str, str]) -> Iterator[None]:
+    """Set ``changes`` in os.environ for the duration of the build, then restore."""
+    before = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _torch_lock_blocks_on_existence(cpp_extension: ModuleType) -> bool:
     """Whether this torch's cpp_extension waits while a ``lock`` file merely exists.
 
@@ -296,7 +434,15 @@ def load_extension(spec: BuildSpec, verbose: bool = False) -> ModuleType:
             warnings.warn(f'spairkit ops: removing stale cpp_extension lock {torch_lock}',
                           RuntimeWarning, stacklevel=2)
             torch_lock.unlink()
-        with _max_jobs():
+        env: dict[str, str] = {}
+        if spec.with_cuda:
+            toolkit = nvcc_toolkit()
+            if toolkit is None:
+                raise FileNotFoundError(
+                    'a CUDA build needs a CUDA build of torch and nvcc (set CUDA_HOME to '
+                    'the CUDA toolkit, or put nvcc on PATH)')
+            env = cuda_build_env(toolkit)
+        with _max_jobs(), _scoped_env(env):
             try:
                 return cpp_extension.load(
                     name=spec.name,

@@ -1,9 +1,12 @@
-"""``spairkit ops info|build``: the compiled operator backends.
+"""``spairkit ops info|build|check``: the compiled operator backends.
 
 ``info`` reports which backends can run, the torch/CUDA/compiler versions and where
 the build lives, without compiling anything (a backend that is not built yet is
 reported as "compiles on first use"). ``build`` compiles ahead of time, e.g. in a
 Docker image or before a multi-process run, and prints where the library is.
+``check`` runs every backend available on the device against the reference
+(:mod:`spairkit.ops.selfcheck`), prints a pass/fail table with the worst errors and
+exits 1 if any operator is wrong.
 """
 from __future__ import annotations
 
@@ -12,7 +15,8 @@ import argparse
 from spairkit.errors import UserError
 
 NAME = 'ops'
-HELP = 'show which operator backends are available (info) or compile them (build)'
+HELP = ('show which operator backends are available (info), compile them (build) or '
+        'check them against the reference (check)')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,10 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            description='compile the C++ (and CUDA) operators now')
     cuda = build.add_mutually_exclusive_group()
     cuda.add_argument('--cuda', dest='cuda', action='store_true', default=None,
-                      help='include the CUDA kernels (needs a GPU and a CUDA toolkit)')
+                      help='include the CUDA kernels (needs nvcc, not a GPU: without one '
+                           'the target is TORCH_CUDA_ARCH_LIST, default 9.0)')
     cuda.add_argument('--no-cuda', dest='cuda', action='store_false',
                       help='build the CPU kernels only')
     build.add_argument('--verbose', action='store_true', help='show the compiler commands')
+    check = sub.add_parser('check', help='check every available backend against the reference',
+                           description='run each available backend against the pure-PyTorch '
+                                       'reference (forward and backward, random shapes, '
+                                       'empty and full masks); exit 1 on any failure')
+    check.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
+                       help='check the CPU backends (default) or the CUDA backend')
 
 
 def _info() -> int:
@@ -64,9 +75,10 @@ def _info() -> int:
 def _build_now(args: argparse.Namespace) -> int:
     from spairkit.ops import _build, compiled
 
-    if args.cuda and _build.cuda_toolkit() is None:
-        raise UserError('ops build --cuda: needs a CUDA device visible to PyTorch and a CUDA '
-                        'toolkit (nvcc under CUDA_HOME); use --no-cuda for the CPU kernels')
+    if args.cuda and _build.nvcc_toolkit() is None:
+        raise UserError('ops build --cuda: needs a CUDA build of torch and a CUDA toolkit '
+                        '(nvcc under CUDA_HOME or on PATH; no GPU needed); use --no-cuda for '
+                        'the CPU kernels')
     try:
         spec = compiled.build(with_cuda=args.cuda, verbose=args.verbose)
     except FileNotFoundError as exc:
@@ -82,7 +94,35 @@ def _build_now(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from spairkit.ops import compiled, selfcheck
+
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise UserError('ops check --device cuda: no CUDA device is visible to PyTorch')
+    if not compiled.build_status()['built']:
+        print('compiling the operators first (once; `spairkit ops build` does it ahead)',
+              flush=True)
+    backends, skipped = selfcheck.backends_for(args.device)  # builds if needed
+    start = time.monotonic()
+    for name, reason in skipped.items():
+        print(f'{name}: not checked ({reason})')
+    results = selfcheck.run_checks(args.device, backends)
+    print(selfcheck.format_table(results))
+    failed = [r for r in results if not r.passed]
+    verdict = (f'{len(failed)} of {len(results)} FAILED' if failed
+               else f'all {len(results)} passed')
+    print(f'ops check ({args.device}, backends: {", ".join(backends)}): {verdict} in '
+          f'{time.monotonic() - start:.1f} s')
+    return 1 if failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.ops_action == 'info':
         return _info()
+    if args.ops_action == 'check':
+        return _check(args)
     return _build_now(args)
