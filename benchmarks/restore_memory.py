@@ -15,6 +15,11 @@ Prints the RSS at image 20 and at the last image and their difference in MB.
 resized) through the same path with ``--tile auto`` and ``--memory-budget``, and prints
 the tile chosen, the wall time and the peak RSS of the restore (``VmHWM`` after a reset
 that follows model loading, plus the RSS before it), optionally as JSON (``--json``).
+
+``--forward 512x512`` measures one whole-image forward of that size the same way (the
+memory per megapixel in docs/restore.md); ``--binarize-threshold 1e-9`` makes Net_L
+mark every pixel degraded, the worst case for the sparse blocks. Run one size per
+process: the high-water mark is per process.
 """
 from __future__ import annotations
 
@@ -104,6 +109,29 @@ def measure_photo(model, width: int, height: int, memory_budget: str | None) -> 
             'rss_before_mb': round(before, 1), 'peak_rss_mb': round(_status_mb('VmHWM'), 1)}
 
 
+def measure_forward(model, width: int, height: int) -> dict:
+    """Peak RSS added by one whole-image ``restore_image`` of ``width x height``."""
+    import time
+
+    from skimage import data
+
+    from spairkit.apis import restore_image
+
+    image = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
+    restore_image(model, image[:64, :64])  # warm-up: operators loaded, allocator primed
+    before = _status_mb('VmRSS')
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    start = time.perf_counter()
+    result = restore_image(model, image, tile=None)
+    seconds = time.perf_counter() - start
+    added = _status_mb('VmHWM') - before
+    return {'width': width, 'height': height, 'seconds': round(seconds, 2),
+            'forward_mb': round(added, 1), 'mb_per_mpx': round(added / (width * height / 1e6), 1),
+            'degraded_fraction': round(float(
+                (result.mask > getattr(model, 'binarize_threshold', 0.5)).mean()), 3)}
+
+
 def main() -> None:
     import json
 
@@ -120,10 +148,21 @@ def main() -> None:
     parser.add_argument('--photo', default=None, metavar='WxH',
                         help='restore one photo of this size with --tile auto instead')
     parser.add_argument('--memory-budget', default=None)
+    parser.add_argument('--forward', default=None, metavar='WxH',
+                        help='measure one whole-image forward of this size instead')
+    parser.add_argument('--binarize-threshold', type=float, default=None,
+                        help='override model.binarize_threshold (1e-9: every pixel degraded)')
     parser.add_argument('--json', default=None, help='also write the --photo result here')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    model = init_restorer(args.config, args.checkpoint)
+    options = ([('model.binarize_threshold', args.binarize_threshold)]
+               if args.binarize_threshold is not None else None)
+    model = init_restorer(args.config, args.checkpoint, cfg_options=options)
+    if args.forward:
+        width, height = (int(v) for v in args.forward.lower().split('x'))
+        print(json.dumps({**measure_forward(model, width, height), 'threads': args.threads,
+                          'binarize_threshold': args.binarize_threshold}))
+        return
     if args.photo:
         width, height = (int(v) for v in args.photo.lower().split('x'))
         result = {**measure_photo(model, width, height, args.memory_budget),
