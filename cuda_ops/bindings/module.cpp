@@ -5,6 +5,7 @@
 namespace spairkit {
 void bind_sparse_conv(pybind11::module_& m);
 void bind_criss_cross(pybind11::module_& m);
+void bind_compact(pybind11::module_& m);
 }  // namespace spairkit
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -18,4 +19,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   }, "Whether this build holds the CUDA kernels");
   spairkit::bind_sparse_conv(m);
   spairkit::bind_criss_cross(m);
+  spairkit::bind_compact(m);
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <tuple>
+#include <vector>
 
 namespace spairkit {
 
@@ -70,6 +71,61 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_backward_cuda(
     const at::Tensor& grad_out, const at::Tensor& query, const at::Tensor& key,
     const at::Tensor& value, const at::Tensor& mask, const at::Tensor& weights, double scale,
     const at::Tensor& stats);
+#endif
+
+// ------------------------------------------------------------- compact path
+// The sites of one mask level as rows (P, C) in the order of `active` (see
+// cpu/compact_cpu.cpp and spairkit/ops/compact.py).
+// The whole plan of a mask (N, 1, H, W): {active, row_of, nbr, then the
+// row pass and the column pass line lists (q_ptr, q_idx, q_split, k_ptr, k_pix)},
+// exactly as spairkit.ops.sites builds it with tensor operations.
+std::vector<at::Tensor> site_plan_cpu(const at::Tensor& mask, int64_t kernel_size,
+                                      int64_t dilation);
+// out = dense with rows[p] written at pixel active[p] (clean pixels copied).
+at::Tensor scatter_sites_cpu(const at::Tensor& dense, const at::Tensor& rows,
+                             const at::Tensor& active);
+// im2col (P, k*k*C) of a dense convolution at the sites: degraded neighbours
+// from `rows` (nbr >= 0), clean ones from `dense`, outside the image 0.
+at::Tensor halo_cols_cpu(const at::Tensor& rows, const at::Tensor& dense,
+                         const at::Tensor& active, const at::Tensor& nbr, int64_t kernel_size,
+                         int64_t dilation);
+// Gradients of halo_cols: (grad_rows (P, C), grad_dense (N, C, H, W), 0 at sites).
+// row_of: int64 (N*H*W) pixel -> row in `active`, -1 at clean pixels.
+std::tuple<at::Tensor, at::Tensor> halo_cols_backward_cpu(
+    const at::Tensor& gcols, const at::Tensor& active, const at::Tensor& nbr,
+    const at::Tensor& row_of, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kernel_size,
+    int64_t dilation);
+// Masked criss-cross attention with the degraded queries as rows: q_rows (P, Cq),
+// key (N, Cq, H, W) and value (N, C, H, W) read at the clean pixels of busy lines
+// only, w_rows (P, 4) -> out rows (P, C). `lists`: the row pass then the column
+// pass, each (q_ptr, q_idx, q_split, k_ptr, k_pix), all int64.
+at::Tensor cca_sites_forward_cpu(const at::Tensor& q_rows, const at::Tensor& key,
+                                 const at::Tensor& value, const at::Tensor& w_rows,
+                                 const std::vector<at::Tensor>& lists, double scale);
+// -> (grad_q_rows, grad_key (dense), grad_value (dense), grad_w_rows); when key and
+// value are one tensor its whole gradient is grad_key and grad_value is undefined.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward_cpu(
+    const at::Tensor& grad_out, const at::Tensor& q_rows, const at::Tensor& key,
+    const at::Tensor& value, const at::Tensor& w_rows,
+    const std::vector<at::Tensor>& lists, double scale);
+
+#ifdef SPAIRKIT_WITH_CUDA
+at::Tensor scatter_sites_cuda(const at::Tensor& dense, const at::Tensor& rows,
+                              const at::Tensor& active);
+at::Tensor halo_cols_cuda(const at::Tensor& rows, const at::Tensor& dense,
+                          const at::Tensor& active, const at::Tensor& nbr, int64_t kernel_size,
+                          int64_t dilation);
+std::tuple<at::Tensor, at::Tensor> halo_cols_backward_cuda(
+    const at::Tensor& gcols, const at::Tensor& active, const at::Tensor& nbr,
+    const at::Tensor& row_of, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kernel_size,
+    int64_t dilation);
+at::Tensor cca_sites_forward_cuda(const at::Tensor& q_rows, const at::Tensor& key,
+                                  const at::Tensor& value, const at::Tensor& w_rows,
+                                  const std::vector<at::Tensor>& lists, double scale);
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward_cuda(
+    const at::Tensor& grad_out, const at::Tensor& q_rows, const at::Tensor& key,
+    const at::Tensor& value, const at::Tensor& w_rows,
+    const std::vector<at::Tensor>& lists, double scale);
 #endif
 
 }  // namespace spairkit

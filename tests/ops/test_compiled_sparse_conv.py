@@ -170,9 +170,13 @@ def test_plan_neighbours_point_at_active_sites():
     assert plan.nbr[2].tolist() == [-1, -1, -1, -1, 2, -1, -1, -1, -1]
 
 
-def test_sc_block_on_compiled_backend_shares_one_plan_and_matches_reference(monkeypatch):
+def test_sc_block_on_compiled_backend_builds_one_site_plan_and_matches_dense_reference(
+        monkeypatch):
+    """The block runs on the compact path with one plan for its seven layers and equals
+    its full-map formulation (dense_forward) on the reference backend, with gradients."""
     from mmengine.registry import DefaultScope
 
+    from spairkit.models.blocks import compact
     from spairkit.registry import MODELS
 
     with DefaultScope.overwrite_default_scope('spairkit'):
@@ -181,16 +185,16 @@ def test_sc_block_on_compiled_backend_shares_one_plan_and_matches_reference(monk
     x = torch.rand(2, 6, 9, 7, generator=gen, dtype=torch.float64, requires_grad=True)
     mask = _mask('per_image', 2, 9, 7, gen)
     built = []
-    real_plan = compiled.sparse_plan
-    monkeypatch.setattr(compiled, 'sparse_plan', lambda *a: built.append(a[1:]) or real_plan(*a))
+    real_plan = compact.site_plan
+    monkeypatch.setattr(compact, 'site_plan', lambda *a: built.append(a) or real_plan(*a))
     monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'cpp')
     out = block(x, mask)
     out.sum().backward()
     grad = x.grad.clone()
-    assert built.count((3, 1)) == 1  # one 3x3 plan for the six layers (+ the 1x1 fuse)
+    assert len(built) == 1
     monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'torch')
     x.grad = None
-    expected = block(x, mask)
+    expected = block.dense_forward(x, mask)
     expected.sum().backward()
     torch.testing.assert_close(out, expected)
     torch.testing.assert_close(grad, x.grad)

@@ -11,6 +11,7 @@ from torch import nn
 from spairkit.errors import ConfigError
 from spairkit.registry import MODELS
 
+from ..blocks.compact import plan_pyramid, run_blocks
 from ..blocks.utils import make_activation
 from ..padding import crop_to, mask_pyramid, pad_to_multiple
 from .dense_encoder import DenseEncoder
@@ -161,12 +162,13 @@ class DenseEncoderDecoder(BaseModule):
                     return feat
                 return self.sfm[key](feat, masks[level], guides[level])
 
+        # One compact-path plan per mask level, shared by the level's SC/SNL blocks.
+        plans = plan_pyramid(masks, self.decoder_blocks)
         feats = self.encoder(x, modulate)
         y = feats[-1]
         for lv in range(self.num_levels - 1, -1, -1):
             if lv < self.num_levels - 1:
                 y = self.fuse[lv](torch.cat([self.up[lv](y), feats[lv]], dim=1))
             level_mask = None if masks is None else masks[lv]
-            for block in self.decoder_blocks[lv]:
-                y = block(y, level_mask)
+            y = run_blocks(self.decoder_blocks[lv], y, level_mask, plans[lv])
         return crop_to(self.head(y), size), feats

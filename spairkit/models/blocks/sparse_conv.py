@@ -7,8 +7,10 @@ import torch
 from torch import nn
 
 from spairkit.ops import sparse_conv2d, sparse_plan
+from spairkit.ops.sites import SiteFeatures, SitePlan, site_conv2d
 from spairkit.registry import MODELS
 
+from .compact import run_on_sites
 from .utils import make_activation
 
 
@@ -53,6 +55,14 @@ class SparseConvBlock(nn.Module):
 
     so features at clean pixels (M = 0) leave the block exactly as they came in, and
     only degraded pixels (and only their degraded neighbours) are computed.
+
+    It runs on the compact path (:mod:`spairkit.ops.sites`): :meth:`forward_sites`
+    takes the degraded sites as rows (P, C), and the layers, their concatenations
+    and the fusion all work on rows, so the cost follows the degraded area; the
+    decoder chains it with the level's other blocks between one gather and one
+    scatter (:func:`~spairkit.models.blocks.compact.run_blocks`).
+    :meth:`dense_forward` is the same block written with the dense-map operators of
+    SPEC.md (the formulation export uses, and the tests' oracle).
     """
 
     def __init__(self, channels: int, growth: int = 16, num_layers: int = 6,
@@ -65,7 +75,29 @@ class SparseConvBlock(nn.Module):
         self.act = make_activation(act)
         self.fuse = SparseConv2d(channels + num_layers * growth, channels, 1)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor,
+                plan: SitePlan | None = None) -> torch.Tensor:
+        """``x`` (N, C, H, W) -> the block output; ``plan`` (of ``mask``) is built if None."""
+        return run_on_sites(self, x, mask, plan)
+
+    def forward_sites(self, feats: SiteFeatures) -> SiteFeatures:
+        """The block on the compact path: only the site rows change."""
+        plan = feats.plan
+        k = self.layers[0].weight.shape[-1]
+        if (k, self.layers[0].dilation) != (plan.kernel_size, plan.dilation):
+            raise ValueError(f'SparseConvBlock has {k}x{k} kernels (dilation '
+                             f'{self.layers[0].dilation}) but the plan was built for '
+                             f'{plan.kernel_size}x{plan.kernel_size} (dilation {plan.dilation})')
+        rows = feats.rows
+        cat = rows
+        for layer in self.layers:
+            out = self.act(site_conv2d(cat, layer.weight, layer.bias, plan, layer.dilation))
+            cat = torch.cat([cat, out], dim=1)
+        rows = rows + site_conv2d(cat, self.fuse.weight, self.fuse.bias, plan)
+        return feats._replace(rows=rows)
+
+    def dense_forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The block on full maps, through :func:`spairkit.ops.sparse_conv2d`."""
         # One active-site index for the six 3x3 layers (same mask, kernel, dilation).
         plan = sparse_plan(mask, self.layers[0].weight.shape[-1], self.layers[0].dilation)
         feats = [x]

@@ -7,8 +7,10 @@ import torch
 from torch import nn
 
 from spairkit.ops import masked_criss_cross_attention
+from spairkit.ops.sites import SiteFeatures, SitePlan, halo_conv2d, site_conv2d, site_criss_cross
 from spairkit.registry import MODELS
 
+from .compact import run_on_sites
 from .sparse_conv import SparseConv2d
 from .utils import make_activation
 
@@ -30,7 +32,22 @@ class _AggregationStep(nn.Module):
             self.query = self.key = None
         self.fusion = nn.Conv2d(channels, 4, fusion_kernel, padding=fusion_kernel // 2)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
+    def forward_sites(self, rows: torch.Tensor, dense: torch.Tensor, plan: SitePlan,
+                      scale: float) -> torch.Tensor:
+        """The step's context ``h`` at the sites (P, C).
+
+        The features are ``dense`` at clean pixels and ``rows`` at the sites, so the
+        keys and values (clean pixels only) come from ``dense``, the queries and the
+        fusion weights (needed at the sites only) from the rows, the latter's 3x3
+        convolution reading clean neighbours from ``dense``.
+        """
+        q = rows if self.query is None else site_conv2d(rows, self.query.weight,
+                                                        self.query.bias, plan)
+        k = dense if self.key is None else self.key(dense)
+        logits = halo_conv2d(rows, dense, self.fusion.weight, self.fusion.bias, plan)
+        return site_criss_cross(q, k, dense, torch.softmax(logits, dim=1), plan, scale)
+
+    def dense_forward(self, x: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
         q = x if self.query is None else self.query(x)
         k = x if self.key is None else self.key(x)
         weights = torch.softmax(self.fusion(x), dim=1)
@@ -53,6 +70,12 @@ class SparseNonLocal(nn.Module):
         out = x2 + h_2(x2)
 
     ``h`` and the sparse 1x1 are zero at clean pixels, so ``out == x`` there.
+
+    It runs on the compact path (:meth:`forward_sites`, see
+    :class:`~spairkit.models.blocks.sparse_conv.SparseConvBlock`): the sparse 1x1,
+    the fusion weights and the attention are evaluated at the degraded sites only;
+    the clean pixels, which never change inside the block, serve as keys and values
+    from the dense map. :meth:`dense_forward` is the full-map formulation.
 
     Args:
         channels: feature width.
@@ -78,9 +101,25 @@ class SparseNonLocal(nn.Module):
             SparseConv2d(channels, channels, 1) for _ in range(num_steps - 1))
         self.act = make_activation(act)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor,
+                plan: SitePlan | None = None) -> torch.Tensor:
+        """``x`` (N, C, H, W) -> the block output; ``plan`` (of ``mask``) is built if None."""
+        return run_on_sites(self, x, mask, plan)
+
+    def forward_sites(self, feats: SiteFeatures) -> SiteFeatures:
+        """The block on the compact path: only the site rows change."""
+        rows, dense, plan = feats.rows, feats.dense, feats.plan
+        for i, step in enumerate(self.steps):
+            if i > 0:
+                refine = self.refine[i - 1]
+                rows = rows + self.act(site_conv2d(rows, refine.weight, refine.bias, plan))
+            rows = rows + step.forward_sites(rows, dense, plan, self.scale)
+        return feats._replace(rows=rows)
+
+    def dense_forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The block on full maps, through the operators of SPEC.md."""
         for i, step in enumerate(self.steps):
             if i > 0:
                 x = x + self.act(self.refine[i - 1](x, mask))
-            x = x + step(x, mask, self.scale)
+            x = x + step.dense_forward(x, mask, self.scale)
         return x
