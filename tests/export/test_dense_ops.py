@@ -180,3 +180,20 @@ def test_dense_ops_check_their_arguments():
     with pytest.raises(ValueError, match='weights must have shape'):
         dense.masked_criss_cross_attention(x, x, x, torch.ones(1, 1, 5, 6),
                                            torch.ones(1, 3, 5, 6))
+
+
+def test_export_padding_equals_the_eager_padding():
+    """pad_to_multiple / crop_to inside dense_ops() (index gathers, no size branch) give
+    exactly the eager reflect padding, 1-pixel and multiple-reflection sides included."""
+    from spairkit.models.padding import crop_to, pad_to_multiple
+
+    for multiple in (1, 2, 4, 8):
+        for h in (1, 2, 3, 5, 8, 13):
+            for w in (1, 4, 7, 9):
+                x = torch.randn(2, 3, h, w)
+                want, _ = pad_to_multiple(x, multiple)
+                with dense.dense_ops():
+                    got, size = pad_to_multiple(x, multiple)
+                    back = crop_to(got, size)
+                assert torch.equal(got, want), (multiple, h, w)
+                assert torch.equal(back, x)
