@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU check of the compiled operators, for a machine with a CUDA GPU (about 8 min):
 #   1. builds the CUDA extension against this machine's torch (`spairkit ops build --cuda`),
-#   2. runs the CUDA op tests against the CPU reference (tests/gpu),
+#   2. runs `spairkit ops check --device cuda` and the CUDA op tests against the CPU
+#      reference (tests/gpu),
 #   3. runs the benchmark sweep on the GPU,
 # and prints a short table last. Run from anywhere: bash tests/gpu/run.sh
 # Exit status: non-zero if the build or a test fails.
@@ -26,6 +27,11 @@ if ! timeout 420 spairkit ops build --cuda 2>&1 | tee "$OUT/build.log"; then
 fi
 build_s=$((SECONDS - build_start))
 
+step "ops check (CUDA backend vs the reference)"
+timeout 120 spairkit ops check --device cuda 2>&1 | tee "$OUT/check.log"
+check_rc=${PIPESTATUS[0]}
+[ "$check_rc" -eq 0 ] || status=1
+
 step "CUDA op tests vs CPU reference"
 timeout 240 python -m pytest tests/gpu/test_ops_cuda.py -q -x -p no:cacheprovider \
   2>&1 | tee "$OUT/tests.log" | tail -20
@@ -41,6 +47,7 @@ bench_rc=$?
 
 step "summary"
 printf '%-34s %s\n' "build (s)" "$build_s"
+printf '%-34s %s\n' "ops check --device cuda" "$([ "$check_rc" -eq 0 ] && echo passed || echo FAILED)"
 printf '%-34s %s\n' "CUDA op tests" "$([ "$tests_rc" -eq 0 ] && echo passed || echo FAILED) ($(grep -Eo '[0-9]+ (passed|failed)[^=]*' "$OUT/tests.log" | tail -1))"
 printf '%-34s %s\n' "benchmark" "$([ "$bench_rc" -eq 0 ] && echo done || echo FAILED) (full table: $OUT/bench.md)"
 if [ "$bench_rc" -eq 0 ]; then
