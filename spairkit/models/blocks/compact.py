@@ -71,8 +71,10 @@ def run_blocks(blocks: Iterable[nn.Module], x: torch.Tensor, mask: torch.Tensor 
 
 def plan_pyramid(masks: Sequence[torch.Tensor] | None,
                  level_blocks: Sequence[Iterable[nn.Module]]) -> list[SitePlan | None]:
-    """One :class:`SitePlan` per mask level that has a site-capable block, else None."""
-    if masks is None:
+    """One :class:`SitePlan` per mask level that has a site-capable block, else None
+    (all None inside ``dense_ops()``: the blocks run ``dense_forward``, and an export
+    must not trace the data-dependent plan building)."""
+    if masks is None or dense_ops_enabled():
         return [None] * len(level_blocks)
     return [site_plan(mask) if any(is_site_block(b) for b in blocks) else None
             for mask, blocks in zip(masks, level_blocks, strict=True)]
