@@ -5,9 +5,11 @@ kernels, bindings with the CUDA dispatch on) and links them against this torch; 
 headers and libraries the toolkit lacks come from torch's CUDA wheels
 (:func:`spairkit.ops._build.cuda_build_env`), the target is ``TORCH_CUDA_ARCH_LIST``
 (default 9.0 without a GPU). The build lives in the normal build cache, so a later
-run (or ``spairkit ops build --cuda``) only relinks what changed; the first build
-takes minutes (see docs/operators.md), which is why this file replaces the old
-compile-only nvcc test instead of adding to it.
+run (or ``spairkit ops build --cuda``) only rebuilds what changed. Measured on the
+2-core machine, load ~1.5, MAX_JOBS=2, sources of commit 961c5c7 (before the compact
+path): a fresh build 139 s wall, an up-to-date check 4 s; the compact-path sources
+add two files. That is why this file replaces the old compile-only nvcc test
+instead of adding to it.
 
 The module is imported in a fresh process (beside the CPU build other tests load):
 every function the binding sources declare is there, ``with_cuda()`` is true, CPU
