@@ -17,6 +17,7 @@ H, W = 11, 13  # odd, non-square
 
 BLOCK = 'block'    # forward(x (N,C,H,W), mask) -> same shape
 IMAGE = 'image'    # image-to-image networks
+NET_R = 'net_r'    # forward(x, mask) -> restored image (Net_R interface, no SFM)
 ENCODER = 'encoder'
 
 RECIPES = {
@@ -34,7 +35,14 @@ RECIPES = {
                                         decoder_blocks=[dict(type='DenseBlock', growth=4,
                                                              num_layers=1)])),
     'NetL': (IMAGE, dict(TINY_NETL)),
-    'NetR': (IMAGE, dict(TINY_NETR, sfm=None)),
+    'NetR': (NET_R, dict(TINY_NETR, sfm=None)),
+    'NAFBlock': (BLOCK, dict(channels=C)),
+    'NAFNetBackbone': (IMAGE, dict(width=4, num_levels=2,
+                                   decoder_blocks=[dict(type='SparseConvBlock', growth=4,
+                                                        num_layers=2)])),
+    'NAFNetR': (NET_R, dict(width=4, num_levels=2)),
+    'NAFNet': (NET_R, dict(width=4, num_levels=2)),
+    'MaskGatedBlend': ('gate', dict(dilation=1)),
     'SPAIR': ('spair', dict(netl=TINY_NETL, netr=TINY_NETR, use_gt_mask=False)),
     'RestorationDataPreprocessor': ('preprocessor', {}),
 }
@@ -78,8 +86,23 @@ def _run(name: str, mask: torch.Tensor) -> None:
         out = torch.cat([f.flatten(1) for f in feats], dim=1)
     elif kind == IMAGE:
         x = torch.rand(2, 3, H, W)
-        out = model(x, mask) if name == 'NetR' else model(x)[0]
+        out = model(x, mask)[0] if name == 'NAFNetBackbone' else model(x)[0]
         assert out.shape[-2:] == (H, W)
+    elif kind == NET_R:
+        x = torch.rand(2, 3, H, W)
+        out = model(x, mask)
+        assert out.shape == x.shape
+    elif kind == 'gate':  # no parameters: the clean pixels far from the mask keep the input
+        inputs, restored = torch.rand(2, 3, H, W), torch.rand(2, 3, H, W, requires_grad=True)
+        out = model(inputs, restored, mask)
+        far = torch.nn.functional.max_pool2d(mask, 3, stride=1, padding=1) == 0
+        assert torch.equal(out.masked_select(far.expand_as(out)),
+                           inputs.masked_select(far.expand_as(inputs)))
+        assert torch.allclose(out.masked_select(mask.bool().expand_as(out)),
+                              restored.masked_select(mask.bool().expand_as(out)))
+        out.sum().backward()
+        assert torch.isfinite(restored.grad).all()
+        return
     elif kind == 'spair':
         model.train()
         x = torch.rand(2, 3, H, W)
