@@ -56,6 +56,10 @@ def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
         print(resolve_config_path('spairkit::spair/spair.py'))
         print(find_source_dir())
         print(get_task('raindrop').name)
+        from spairkit.config import load_config
+        print(resolve_config_path('spairkit::rain_streak/spair_synthetic.py'))
+        cfg = load_config('spairkit::raindrop/netl_synthetic.py')  # plugin config, core bases
+        print(cfg.model.type, cfg.train_dataloader.dataset.degradation.type)
     """)
     run = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120, env={'PYTHONPATH': str(target),
@@ -64,3 +68,7 @@ def test_installed_wheel_works_outside_the_repo(wheel, tmp_path):
     lines = run.stdout.split()
     assert all(line.startswith(str(target)) for line in lines[:3]), lines
     assert lines[3] == 'raindrop'
+    # The plugins' configs are in the wheel and resolve from the installed copy.
+    assert lines[4].startswith(str(target)) and lines[4].endswith(
+        'spairkit/plugins/rain_streak/configs/spair_synthetic.py'), lines
+    assert lines[5:7] == ['SPAIR', 'RaindropSynthesizer'], lines
