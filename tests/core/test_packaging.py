@@ -31,7 +31,8 @@ def test_wheel_contents(wheel):
     for folder in (REPO / 'plugins').iterdir():  # every plugin folder, found not listed
         if (folder / '__init__.py').is_file():
             assert f'spairkit/plugins/{folder.name}/__init__.py' in names
-    for probe in ('spairkit/registry/__init__.py', 'spairkit/plugins/rain_streak/configs/spair/spair.py',
+    for probe in ('spairkit/registry/__init__.py',
+                  'spairkit/plugins/rain_streak/configs/spair/spair.py',
                   'spairkit/plugins/rain_streak/configs/_base_/datasets/synthetic_rain.py',
                   'spairkit/configs/_base_/default_runtime.py',
                   'spairkit/ops/csrc/bindings/module.cpp'):
