@@ -42,6 +42,32 @@ def _per_level_blocks(decoder_blocks, num_levels: int) -> list[list[dict]]:
                       f'or a list of per-level lists of block dicts, got {decoder_blocks!r}')
 
 
+def build_sfm_blocks(sfm: dict | None, sfm_levels: Sequence[int] | None,
+                     guide_channels: Sequence[int] | None, chans: Sequence[int]
+                     ) -> tuple[list[int], nn.ModuleDict]:
+    """The SFM blocks at the inputs of the strided convolutions, keyed by level.
+
+    Shared by every backbone that takes ``sfm``: ``sfm_levels`` defaults to all but the
+    coarsest level (each has a strided convolution after it); ``guide_channels`` are
+    Net_L's widths, one per level. Returns the levels and the (possibly empty) blocks.
+    """
+    num_levels = len(chans)
+    levels = (list(range(num_levels - 1)) if sfm_levels is None
+              else sorted(set(sfm_levels)))
+    if any(not 0 <= lv < num_levels - 1 for lv in levels):
+        raise ConfigError(f'sfm_levels={list(levels)} must lie in '
+                          f'0..{num_levels - 2} (levels with a strided convolution)')
+    blocks = nn.ModuleDict()
+    if sfm is not None:
+        if guide_channels is None or len(guide_channels) != num_levels:
+            raise ConfigError(f'sfm needs guide_channels for each of the {num_levels} '
+                              f'levels (the Net_L feature widths), got {guide_channels}')
+        for lv in levels:
+            blocks[str(lv)] = MODELS.build(
+                dict(sfm, channels=chans[lv], guide_channels=guide_channels[lv]))
+    return levels, blocks
+
+
 @MODELS.register_module()
 class DenseEncoderDecoder(BaseModule):
     """Dense encoder-decoder (U-Net topology) whose blocks and SFM placement are config.
@@ -107,19 +133,7 @@ class DenseEncoderDecoder(BaseModule):
                               f'levels, the network num_levels={num_levels}')
         self.feature_channels = chans
 
-        self.sfm_levels = (list(range(num_levels - 1)) if sfm_levels is None
-                           else sorted(set(sfm_levels)))
-        if any(not 0 <= lv < num_levels - 1 for lv in self.sfm_levels):
-            raise ConfigError(f'sfm_levels={list(self.sfm_levels)} must lie in '
-                              f'0..{num_levels - 2} (levels with a strided convolution)')
-        self.sfm = nn.ModuleDict()
-        if sfm is not None:
-            if guide_channels is None or len(guide_channels) != num_levels:
-                raise ConfigError(f'sfm needs guide_channels for each of the {num_levels} '
-                                  f'levels (the Net_L feature widths), got {guide_channels}')
-            for lv in self.sfm_levels:
-                self.sfm[str(lv)] = MODELS.build(
-                    dict(sfm, channels=chans[lv], guide_channels=guide_channels[lv]))
+        self.sfm_levels, self.sfm = build_sfm_blocks(sfm, sfm_levels, guide_channels, chans)
 
         self.up = nn.ModuleList(
             nn.ConvTranspose2d(chans[lv + 1], chans[lv], 2, stride=2)

@@ -30,9 +30,10 @@ from torch import nn
 from spairkit.errors import ConfigError
 from spairkit.registry import MODELS
 
+from ..blocks.compact import plan_pyramid, run_blocks
 from ..networks.interface import NetRInterface
 from ..padding import crop_to, mask_pyramid, pad_to_multiple
-from .dense_encoder_decoder import _per_level_blocks
+from .dense_encoder_decoder import _per_level_blocks, build_sfm_blocks
 
 
 class LayerNorm2d(nn.Module):
@@ -154,19 +155,7 @@ class NAFNetBackbone(BaseModule):
             for lv, level_cfgs in enumerate(_per_level_blocks(decoder_blocks, num_levels)))
         self.ending = nn.Conv2d(width, out_channels, 3, padding=1)
 
-        self.sfm_levels = (list(range(num_levels - 1)) if sfm_levels is None
-                           else sorted(set(sfm_levels)))
-        if any(not 0 <= lv < num_levels - 1 for lv in self.sfm_levels):
-            raise ConfigError(f'sfm_levels={list(self.sfm_levels)} must lie in '
-                              f'0..{num_levels - 2} (levels with a strided convolution)')
-        self.sfm = nn.ModuleDict()
-        if sfm is not None:
-            if guide_channels is None or len(guide_channels) != num_levels:
-                raise ConfigError(f'sfm needs guide_channels for each of the {num_levels} '
-                                  f'levels (the Net_L feature widths), got {guide_channels}')
-            for lv in self.sfm_levels:
-                self.sfm[str(lv)] = MODELS.build(
-                    dict(sfm, channels=chans[lv], guide_channels=guide_channels[lv]))
+        self.sfm_levels, self.sfm = build_sfm_blocks(sfm, sfm_levels, guide_channels, chans)
 
     @property
     def uses_guides(self) -> bool:
@@ -213,11 +202,13 @@ class NAFNetBackbone(BaseModule):
                                      f'{tuple(masks[lv].shape[-2:])}')
                 y = self.sfm[str(lv)](y, masks[lv], guides[lv])
             feats.append(y)
+        # One compact-path plan per mask level, shared by the level's SC/SNL blocks.
+        plans = plan_pyramid(masks, self.decoder_blocks)
         for lv in range(self.num_levels - 1, -1, -1):
             if lv < self.num_levels - 1:
                 y = self.decoders[lv](self.ups[lv](y) + feats[lv])
-            for block in self.decoder_blocks[lv]:
-                y = block(y, masks[lv])
+            level_mask = None if masks is None else masks[lv]
+            y = run_blocks(self.decoder_blocks[lv], y, level_mask, plans[lv])
         return crop_to(self.ending(y), size), feats
 
 
