@@ -286,7 +286,8 @@ def run_loss(cfg: dict, kind: str) -> Callable[[Path], None]:
 
 RECIPES: dict[str, dict[str, Callable[[Path], None]]] = {
     'tasks': {name: (lambda n: lambda p: run_task(n, p))(name)
-              for name in ('rain_streak', 'raindrop', 'shadow', 'motion_blur', 'haze')},
+              for name in ('rain_streak', 'raindrop', 'shadow', 'motion_blur', 'joint',
+                           'haze')},
     'degradations': {
         'RainStreakSynthesizer': run_degradation(dict(type='RainStreakSynthesizer')),
         'RaindropSynthesizer': run_degradation(dict(type='RaindropSynthesizer')),

@@ -76,7 +76,8 @@ def test_example_plugin_installs_registers_and_trains(tmp_path):
     assert run.returncode == 0 and lines, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads(lines[-1][len('REPORT '):])
 
-    assert report['tasks'] == ['haze', 'motion_blur', 'rain_streak', 'raindrop', 'shadow']
+    assert report['tasks'] == ['haze', 'joint', 'motion_blur', 'rain_streak', 'raindrop',
+                              'shadow']
     assert report['task_module'] == 'spairkit_haze'
     assert report['protocol'] == 'haze_rgb'  # the plugin's own registered protocol
     assert report['config'].startswith(str(target)) and report['config'] == report['same_config']
@@ -102,10 +103,10 @@ def test_example_configs_are_short_and_inherit_spairkits_bases():
         assert 'dict(type=\'NetR\'' not in text and 'SpairkitRunner' not in text, path
 
 
-def test_builtin_tasks_without_the_plugin_are_four():
+def test_builtin_tasks_without_the_plugin_are_five():
     from spairkit.tasks import task_names
 
     names = task_names()
-    assert {'rain_streak', 'raindrop', 'shadow', 'motion_blur'} <= set(names)
+    assert {'rain_streak', 'raindrop', 'shadow', 'motion_blur', 'joint'} <= set(names)
     if 'haze' not in names:  # the example is not installed in this environment
-        assert len(names) == 4
+        assert len(names) == 5

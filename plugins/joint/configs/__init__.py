@@ -1,0 +1,1 @@
+"""The joint task's configs (data files; resolved as ``spairkit::joint/<file>``)."""
