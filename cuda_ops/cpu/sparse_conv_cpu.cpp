@@ -1,6 +1,7 @@
 // CPU building blocks of the submanifold sparse convolution: the active-site
-// plan, gathers and the scatter. The GEMMs are ATen calls made by the binding
-// (bindings/sparse_conv.cpp), so the arithmetic runs in the BLAS of the build.
+// plan, gathers, the scatter and the site GEMM (sparse_gemm: the convolution at
+// the sites, straight from the neighbour rows; the weight-gradient GEMM is an
+// ATen call made by the binding, bindings/sparse_conv.cpp).
 // Every loop is an at::parallel_for over independent output rows: no atomics,
 // the result does not depend on the number of threads.
 #include <ATen/Dispatch.h>
@@ -11,6 +12,7 @@
 #include <limits>
 #include <vector>
 
+#include "cpu_kernels.h"
 #include "spairkit_ops.h"
 
 namespace spairkit {
@@ -212,53 +214,146 @@ at::Tensor scatter_rows_cpu(const at::Tensor& rows_in, const at::Tensor& active,
   return out;
 }
 
+namespace {
+
+// out[p] = sum_t rows[nbr[p, t]] W_t^T (+ bias) for sites [p0, p1), without an
+// im2col: R sites at a time, each tap's neighbour rows are read in place (a missing
+// neighbour contributes nothing, a tap missing for all R sites is skipped) and
+// multiplied into R vector accumulators per block of output channels
+// (cpu_kernels.h's register block, with the A operand gathered through nbr).
+// wt is W^T (taps*C, Cout) row-major. taps == 1 is a 1x1 convolution: the only
+// tap is the site itself.
+template <typename T, int64_t R>
+SPAIRKIT_ALWAYS_INLINE void conv_block(int64_t p0, int64_t j0, const T* rows, int64_t c,
+                                       const int32_t* nbr, int64_t taps, const T* wt,
+                                       int64_t cout, const T* bias, T* out) {
+  using V = typename cpu::Vec<T>::type;
+  V acc[R];
+  for (int64_t r = 0; r < R; ++r) acc[r] = V{};
+  for (int64_t t = 0; t < taps; ++t) {
+    const T* a[R];
+    bool any = false;
+    for (int64_t r = 0; r < R; ++r) {
+      const int64_t q = taps == 1 ? p0 + r : nbr[(p0 + r) * taps + t];
+      a[r] = q >= 0 ? rows + q * c : nullptr;
+      any = any || q >= 0;
+    }
+    if (!any) continue;
+    const T* bp = wt + t * c * cout + j0;
+    if (std::all_of(a, a + R, [](const T* x) { return x != nullptr; })) {
+      for (int64_t ch = 0; ch < c; ++ch, bp += cout) {
+        const V bv = *reinterpret_cast<const V*>(bp);
+        for (int64_t r = 0; r < R; ++r) acc[r] += a[r][ch] * bv;
+      }
+    } else {
+      for (int64_t ch = 0; ch < c; ++ch, bp += cout) {
+        const V bv = *reinterpret_cast<const V*>(bp);
+        for (int64_t r = 0; r < R; ++r) {
+          if (a[r]) acc[r] += a[r][ch] * bv;
+        }
+      }
+    }
+  }
+  V b{};
+  if (bias) b = *reinterpret_cast<const V*>(bias + j0);
+  for (int64_t r = 0; r < R; ++r) *reinterpret_cast<V*>(out + (p0 + r) * cout + j0) = acc[r] + b;
+}
+
+// The last cout % J output channels of one site, scalar.
+template <typename T>
+SPAIRKIT_ALWAYS_INLINE void conv_tail(int64_t p, int64_t j0, const T* rows, int64_t c,
+                                      const int32_t* nbr, int64_t taps, const T* wt,
+                                      int64_t cout, const T* bias, T* out) {
+  for (int64_t j = j0; j < cout; ++j) {
+    T acc = bias ? bias[j] : T(0);
+    for (int64_t t = 0; t < taps; ++t) {
+      const int64_t q = taps == 1 ? p : nbr[p * taps + t];
+      if (q < 0) continue;
+      const T* a = rows + q * c;
+      const T* w = wt + t * c * cout + j;
+      for (int64_t ch = 0; ch < c; ++ch) acc += a[ch] * w[ch * cout];
+    }
+    out[p * cout + j] = acc;
+  }
+}
+
+template <typename T>
+SPAIRKIT_ALWAYS_INLINE void conv_sites(int64_t p0, int64_t p1, const T* rows, int64_t c,
+                                       const int32_t* nbr, int64_t taps, const T* wt,
+                                       int64_t cout, const T* bias, T* out) {
+  constexpr int64_t J = cpu::kGemmCols<T>;
+  constexpr int64_t R = cpu::kGemmRows;
+  const int64_t full = cout / J * J;
+  for (int64_t j0 = 0; j0 < full; j0 += J) {
+    int64_t p = p0;
+    for (; p + R <= p1; p += R) conv_block<T, R>(p, j0, rows, c, nbr, taps, wt, cout, bias, out);
+    for (; p < p1; ++p) conv_block<T, 1>(p, j0, rows, c, nbr, taps, wt, cout, bias, out);
+  }
+  if (full < cout) {
+    for (int64_t p = p0; p < p1; ++p) conv_tail<T>(p, full, rows, c, nbr, taps, wt, cout, bias, out);
+  }
+}
+
+// Compiled per ISA (SPAIRKIT_CPU_CLONES); overloaded per dtype because target
+// clones do not apply to templates.
+SPAIRKIT_CPU_CLONES void conv_sites_isa(int64_t p0, int64_t p1, const float* rows, int64_t c,
+                                        const int32_t* nbr, int64_t taps, const float* wt,
+                                        int64_t cout, const float* bias, float* out) {
+  conv_sites<float>(p0, p1, rows, c, nbr, taps, wt, cout, bias, out);
+}
+SPAIRKIT_CPU_CLONES void conv_sites_isa(int64_t p0, int64_t p1, const double* rows, int64_t c,
+                                        const int32_t* nbr, int64_t taps, const double* wt,
+                                        int64_t cout, const double* bias, double* out) {
+  conv_sites<double>(p0, p1, rows, c, nbr, taps, wt, cout, bias, out);
+}
+
+// Sites per task: about 64k multiply-adds (a few microseconds), a multiple of the
+// register block, so that claims are cheap next to the work and the threads end
+// together.
+int64_t sites_per_task(int64_t taps, int64_t c, int64_t cout) {
+  const int64_t per_site = std::max<int64_t>(1, taps * c * cout);
+  const int64_t sites = std::clamp<int64_t>((int64_t{1} << 16) / per_site, 1, 256);
+  return (sites + cpu::kGemmRows - 1) / cpu::kGemmRows * cpu::kGemmRows;
+}
+
+// Half and bfloat16 (not used by the CPU operators, which compute in float32 or
+// float64, but accepted by this building block): im2col blocks and ATen GEMMs.
+at::Tensor sparse_gemm_reduced(const at::Tensor& rows, const at::Tensor& nbr,
+                               const at::Tensor& wmat, const std::optional<at::Tensor>& bias) {
+  const at::Tensor wt = wmat.t();
+  const at::Tensor cols = nbr.size(1) == 1 ? rows : gather_cols_cpu(rows, nbr);
+  return bias ? at::addmm(*bias, cols, wt) : at::mm(cols, wt);
+}
+
+}  // namespace
+
 at::Tensor sparse_gemm_cpu(const at::Tensor& rows_in, const at::Tensor& nbr,
                            const at::Tensor& wmat, const std::optional<at::Tensor>& bias) {
-  // out[p] = sum_t rows[nbr[p, t]] @ W_t^T (+ bias), block by block: the im2col of
-  // a block of sites (about 8 MB) is built in parallel, then one multi-threaded
-  // GEMM consumes it, and the buffer is reused for the next block. So the
-  // (P, k*k*C) matrix never exists whole (no huge allocation and page faults), and
-  // no GEMM runs inside a parallel region (nested BLAS threading is slow).
+  // One parallel region: the threads claim blocks of sites (cpu_kernels.h), each
+  // block computed straight from the neighbour rows (no im2col buffer, no BLAS call
+  // per block, no nested threading). Every block owns its output rows.
   const at::Tensor rows = rows_in.contiguous();
   const int64_t p_total = rows.size(0), c = rows.size(1), taps = nbr.size(1);
   const int64_t cout = wmat.size(0);
+  if (rows.scalar_type() != at::kFloat && rows.scalar_type() != at::kDouble) {
+    return sparse_gemm_reduced(rows, nbr, wmat, bias);
+  }
   at::Tensor out = at::empty({p_total, cout}, rows.options());
   if (p_total == 0) return out;
-  const at::Tensor wt = wmat.t();
-  if (taps == 1) {  // a 1x1 kernel's only tap is the site itself: no gather needed
-    return bias ? at::addmm_out(out, *bias, rows, wt) : at::mm_out(out, rows, wt);
-  }
-  const int64_t row_bytes = std::max<int64_t>(1, taps * c * rows.element_size());
-  const int64_t block = std::min(p_total, std::max<int64_t>(256, (int64_t{8} << 20) / row_bytes));
-  at::Tensor cols = at::empty({block, taps * c}, rows.options());
+  const at::Tensor wt = wmat.to(rows.scalar_type()).t().contiguous();  // (taps*C, Cout)
+  const at::Tensor b = bias ? bias->to(rows.scalar_type()).contiguous() : at::Tensor();
   const int32_t* np = nbr.const_data_ptr<int32_t>();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, rows.scalar_type(),
-                                  "sparse_gemm_cpu", [&] {
+  const int64_t block = sites_per_task(taps, c, cout);
+  const int64_t tasks = (p_total + block - 1) / block;
+  AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "sparse_gemm_cpu", [&] {
     const scalar_t* rp = rows.const_data_ptr<scalar_t>();
-    scalar_t* cp = cols.data_ptr<scalar_t>();
-    for (int64_t p0 = 0; p0 < p_total; p0 += block) {
-      const int64_t count = std::min(block, p_total - p0);
-      at::parallel_for(0, count, kGrain / 4, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-          scalar_t* dst = cp + r * taps * c;
-          const int32_t* nb = np + (p0 + r) * taps;
-          for (int64_t t = 0; t < taps; ++t, dst += c) {
-            if (nb[t] >= 0) {
-              std::memcpy(dst, rp + static_cast<int64_t>(nb[t]) * c, sizeof(scalar_t) * c);
-            } else {
-              std::fill(dst, dst + c, scalar_t(0));
-            }
-          }
-        }
-      });
-      at::Tensor out_block = out.narrow(0, p0, count);
-      const at::Tensor cols_block = cols.narrow(0, 0, count);
-      if (bias) {
-        at::addmm_out(out_block, *bias, cols_block, wt);
-      } else {
-        at::mm_out(out_block, cols_block, wt);
-      }
-    }
+    const scalar_t* wp = wt.const_data_ptr<scalar_t>();
+    const scalar_t* bp = b.defined() ? b.const_data_ptr<scalar_t>() : nullptr;
+    scalar_t* op = out.data_ptr<scalar_t>();
+    cpu::parallel_tasks(tasks, [] { return 0; }, [&](int64_t task, int) {
+      const int64_t p0 = task * block, p1 = std::min(p_total, p0 + block);
+      conv_sites_isa(p0, p1, rp, c, np, taps, wp, cout, bp, op);
+    });
   });
   return out;
 }
