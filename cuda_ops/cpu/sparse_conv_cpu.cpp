@@ -282,7 +282,7 @@ SPAIRKIT_ALWAYS_INLINE void conv_sites(int64_t p0, int64_t p1, const T* rows, in
                                        const int32_t* nbr, int64_t taps, const T* wt,
                                        int64_t cout, const T* bias, T* out) {
   constexpr int64_t J = cpu::kGemmCols<T>;
-  constexpr int64_t R = cpu::kGemmRows;
+  constexpr int64_t R = 8;  // sites per register block (8 accumulators)
   const int64_t full = cout / J * J;
   for (int64_t j0 = 0; j0 < full; j0 += J) {
     int64_t p = p0;
@@ -313,7 +313,7 @@ SPAIRKIT_CPU_CLONES void conv_sites_isa(int64_t p0, int64_t p1, const double* ro
 int64_t sites_per_task(int64_t taps, int64_t c, int64_t cout) {
   const int64_t per_site = std::max<int64_t>(1, taps * c * cout);
   const int64_t sites = std::clamp<int64_t>((int64_t{1} << 16) / per_site, 1, 256);
-  return (sites + cpu::kGemmRows - 1) / cpu::kGemmRows * cpu::kGemmRows;
+  return (sites + 7) / 8 * 8;  // whole register blocks of conv_sites
 }
 
 // Half and bfloat16 (not used by the CPU operators, which compute in float32 or
