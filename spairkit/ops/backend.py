@@ -1,10 +1,14 @@
-"""Per-call backend dispatch for the SPAIR operators.
+"""Which implementation of an operator runs: the backend choice, shared by every family.
+
+Every operator family (:mod:`spairkit.ops.sparse_conv`, :mod:`spairkit.ops.criss_cross`,
+:mod:`spairkit.ops.feature_modulation`, :mod:`spairkit.ops.sites`) dispatches through
+the functions here; none decides on its own.
 
 Backends, by name:
 
-* ``'torch'``: the pure-PyTorch reference (:mod:`spairkit.ops.reference`), always there.
-* ``'cpp'``: compiled C++ kernels for CPU tensors, from :mod:`spairkit.ops.compiled`.
-* ``'cuda'``: compiled CUDA kernels for CUDA tensors, from :mod:`spairkit.ops.compiled`.
+* ``'torch'``: the pure-PyTorch reference of each family, always there.
+* ``'cpp'``: compiled C++ kernels for CPU tensors (registered as ``torch.ops.spairkit``).
+* ``'cuda'``: compiled CUDA kernels for CUDA tensors (the same ops).
 
 Automatic choice (the default) takes the compiled backend that matches the tensors'
 device when it is available, else the reference. The environment variable
@@ -13,31 +17,33 @@ and scripts can switch it without re-importing anything. Forcing a backend that 
 not available here, or one that does not run on the tensors' device, is an error,
 never a silent fallback.
 
-:mod:`spairkit.ops.compiled` is imported inside the functions that need it, so importing
-:mod:`spairkit.ops` compiles nothing. Its interface, as used here:
-``is_available(kind) -> bool`` for ``kind in ('cpp', 'cuda')`` and ``sparse_conv2d`` /
-``masked_criss_cross_attention`` with the public signatures. If the module cannot be
-imported, automatic mode treats the compiled backends as unavailable and
-:func:`backend_status` says why.
+The compiled backend is one unit, the module :mod:`spairkit.ops.compiled`
+(:func:`compiled_module`): its loader, ``is_available(kind) -> bool`` for
+``kind in ('cpp', 'cuda')``, and the compiled entry points of the full-map operators
+(``sparse_conv2d``, ``sparse_plan``, ``masked_criss_cross_attention``, defined in
+their family modules). It is imported inside the functions that need it, so importing
+:mod:`spairkit.ops` compiles nothing; if it cannot be imported, automatic mode treats
+the compiled backends as unavailable and :func:`backend_status` says why.
 
-Inside :func:`spairkit.ops.dense.dense_ops` (an explicit mode, used to export a
-model) every operator runs its dense-equivalent formulation instead, whatever the
-backend setting; see :mod:`spairkit.ops.dense`.
+Inside :func:`dense_ops` (an explicit mode, used to export a model) every operator
+runs its dense-equivalent formulation instead, whatever the backend setting.
 
-``masked_feature_modulation`` always runs the reference: it is two masked reductions
-and one elementwise pass, already memory-bandwidth-bound in PyTorch, so a dedicated
-kernel would gain nothing measurable.
+Under :func:`torch.compile` the choice is made once, while the graph is traced
+(:func:`current_backend` is marked as having a constant result): changing
+``SPAIRKIT_OPS_BACKEND`` afterwards does not change an already compiled graph.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import os
+from collections.abc import Iterator
 from types import ModuleType
 
 import torch
 
 from spairkit.errors import ConfigError, UserError
-from spairkit.ops import dense, reference
 
 __all__ = [
     'BACKEND_ENV_VAR',
@@ -45,10 +51,11 @@ __all__ = [
     'BackendUnavailableError',
     'available_backends',
     'backend_status',
+    'compiled_module',
     'current_backend',
-    'sparse_conv2d',
-    'masked_criss_cross_attention',
-    'masked_feature_modulation',
+    'dense_module',
+    'dense_ops',
+    'dense_ops_enabled',
 ]
 
 BACKEND_ENV_VAR = 'SPAIRKIT_OPS_BACKEND'
@@ -114,7 +121,14 @@ def current_backend(device: torch.device | str) -> str:
     Raises :class:`BackendUnavailableError` (or :class:`ConfigError` for an invalid
     value) when ``SPAIRKIT_OPS_BACKEND`` forces a backend that cannot run here.
     """
-    device = torch.device(device)
+    return _select_backend(torch.device(device).type)
+
+
+@torch.compiler.assume_constant_result
+def _select_backend(device_type: str) -> str:
+    # A plain call in eager mode (the environment is read every time); evaluated once
+    # at trace time under torch.compile, where importing and building cannot be traced.
+    device = torch.device(device_type)
     forced = _forced_backend()
     if forced is None:
         kind = {'cpu': 'cpp', 'cuda': 'cuda'}.get(device.type)
@@ -135,65 +149,57 @@ def current_backend(device: torch.device | str) -> str:
     return forced
 
 
-def _compiled() -> ModuleType:
+def compiled_module() -> ModuleType:
+    """The compiled backend (:mod:`spairkit.ops.compiled`) once :func:`current_backend`
+    has chosen it; its entry points have the public operators' signatures."""
     module, reason = _import_compiled()
     if module is None:  # current_backend() has just checked; this is a race, not a choice
         raise BackendUnavailableError(reason)
     return module
 
 
-def sparse_conv2d(x: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
-                  bias: torch.Tensor | None = None, dilation: int = 1, *,
-                  plan=None) -> torch.Tensor:
-    """Submanifold sparse convolution, SPAIR eq. (2); see
-    :func:`spairkit.ops.reference.sparse_conv2d` for the exact definition.
+# ------------------------------------------------------------------ dense mode
+_DENSE_OPS: contextvars.ContextVar[bool] = contextvars.ContextVar('spairkit_dense_ops',
+                                                                  default=False)
 
-    ``plan`` (from :func:`sparse_plan` on the same mask, kernel size and dilation)
-    lets the layers of a block share one active-site index; ``None`` builds it.
+
+@contextlib.contextmanager
+def dense_ops() -> Iterator[None]:
+    """Within this context, :mod:`spairkit.ops` runs the dense-equivalent operators.
+
+    Scoped to the current thread / async context (a :class:`contextvars.ContextVar`),
+    so it cannot leak into other work; nesting is allowed.
     """
-    if dense.dense_ops_enabled():
-        return dense.sparse_conv2d(x, mask, weight, bias, dilation)
-    reference.check_sparse_conv2d_args(x, mask, weight, bias, dilation)
-    backend = current_backend(x.device)
-    if backend == 'torch':
-        return reference.sparse_conv2d(x, mask, weight, bias, dilation)
-    return _compiled().sparse_conv2d(x, mask, weight, bias, dilation, plan=plan)
+    token = _DENSE_OPS.set(True)
+    try:
+        yield
+    finally:
+        _DENSE_OPS.reset(token)
 
 
-def sparse_plan(mask: torch.Tensor, kernel_size: int = 3, dilation: int = 1):
-    """The active-site index of ``mask`` for the backend that will run, or ``None``.
-
-    Build it once per mask and pass it to every :func:`sparse_conv2d` with that mask,
-    kernel size and dilation. The reference needs no index, so under the ``torch``
-    backend this returns ``None`` (which :func:`sparse_conv2d` accepts).
-    """
-    if dense.dense_ops_enabled() or current_backend(mask.device) == 'torch':
-        return None
-    return _compiled().sparse_plan(mask, kernel_size, dilation)
+def dense_ops_enabled() -> bool:
+    """Whether the caller is inside :func:`dense_ops`."""
+    return _DENSE_OPS.get()
 
 
-def masked_criss_cross_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                                 mask: torch.Tensor, weights: torch.Tensor,
-                                 scale: float = 1.0) -> torch.Tensor:
-    """SNL's masked directional attention, SPAIR eqs. (3)-(5); see
-    :func:`spairkit.ops.reference.masked_criss_cross_attention`."""
-    if dense.dense_ops_enabled():
-        return dense.masked_criss_cross_attention(query, key, value, mask, weights, scale)
-    reference.check_masked_criss_cross_attention_args(query, key, value, mask, weights, scale)
-    backend = current_backend(value.device)
-    if backend == 'torch':
-        return reference.masked_criss_cross_attention(query, key, value, mask, weights, scale)
-    return _compiled().masked_criss_cross_attention(query, key, value, mask, weights, scale)
+def dense_module() -> ModuleType:
+    """The dense-equivalent backend (:mod:`spairkit.ops.dense`), used inside
+    :func:`dense_ops`; like :func:`compiled_module`, one unit the families dispatch to
+    (its functions are the families' ``dense_*`` formulations)."""
+    return importlib.import_module('spairkit.ops.dense')
 
 
-def masked_feature_modulation(feat: torch.Tensor, mask: torch.Tensor,
-                              eps: float = 1e-5) -> torch.Tensor:
-    """SFM, SPAIR eq. (1); always the reference (see the module docstring for why).
+#: The public operators, defined in their family modules; importable from here as
+#: before (resolved on first access: the families import this module).
+_FAMILY_OF = {
+    'sparse_conv2d': 'spairkit.ops.sparse_conv',
+    'sparse_plan': 'spairkit.ops.sparse_conv',
+    'masked_criss_cross_attention': 'spairkit.ops.criss_cross',
+    'masked_feature_modulation': 'spairkit.ops.feature_modulation',
+}
 
-    A forced backend is still validated, so a wrong ``SPAIRKIT_OPS_BACKEND`` is
-    reported by whichever operator runs first.
-    """
-    if dense.dense_ops_enabled():
-        return dense.masked_feature_modulation(feat, mask, eps)
-    current_backend(feat.device)
-    return reference.masked_feature_modulation(feat, mask, eps)
+
+def __getattr__(name: str):
+    if name in _FAMILY_OF:
+        return getattr(importlib.import_module(_FAMILY_OF[name]), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

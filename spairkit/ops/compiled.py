@@ -1,15 +1,16 @@
-"""The compiled (C++/CUDA) backends of the SPAIR operators.
+"""The compiled (C++/CUDA) backend of the SPAIR operators: loader and registration.
 
 Sources live in ``cuda_ops/`` (see ``docs/operators.md``); this module builds them
-lazily, on the first call of :func:`is_available` or of an operator (never at import),
-and wraps them in :class:`torch.autograd.Function` s with the semantics of
-:mod:`spairkit.ops.reference`:
-
-* the mask is binarised with :func:`spairkit.ops.reference.binary_mask` (``> 0.5``);
-* CPU tensors compute in float32 (float64 when an input is float64; half and bf16
-  are upcast), CUDA tensors of one reduced-precision dtype stay in it with float32
-  accumulation; the result has the dtype of ``x`` / ``value``;
-* autocast is switched off inside, the GEMMs run in the precision chosen above.
+lazily, on the first call of :func:`is_available`, :func:`load` or of an operator
+(never at import). Loading a build registers every operator family's
+``torch.library`` ops (``torch.ops.spairkit.*``, :func:`register_ops`), once per
+process and in this one place; the ops themselves (schema, fake function, autograd,
+wrapper with the dtype rules of :mod:`spairkit.ops._common`) are defined in their
+family modules (:mod:`spairkit.ops.sparse_conv`, :mod:`spairkit.ops.criss_cross`,
+:mod:`spairkit.ops.sites`). This module also names the compiled entry points of the
+full-map operators (:func:`sparse_conv2d`, :func:`sparse_plan`,
+:func:`masked_criss_cross_attention`), through which :mod:`spairkit.ops.backend`
+dispatches to the compiled backend as one unit.
 
 There is one build per process: with the CUDA kernels when torch sees a GPU and a
 CUDA toolkit is installed, CPU-only otherwise. A build that fails (no compiler,
@@ -33,15 +34,14 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import torch
-from torch.autograd.function import once_differentiable
 
-from spairkit.ops import _build
-from spairkit.ops.reference import (
-    binary_mask,
-    check_masked_criss_cross_attention_args,
-    check_sparse_conv2d_args,
-    compute_dtype,
+from spairkit.ops import _build, criss_cross, sites, sparse_conv
+from spairkit.ops.criss_cross import (
+    compiled_masked_criss_cross_attention as masked_criss_cross_attention,
 )
+from spairkit.ops.sparse_conv import SparsePlan
+from spairkit.ops.sparse_conv import compiled_sparse_conv2d as sparse_conv2d
+from spairkit.ops.sparse_conv import compiled_sparse_plan as sparse_plan
 
 __all__ = [
     'CompiledOpsUnavailable',
@@ -52,6 +52,7 @@ __all__ = [
     'is_available',
     'load',
     'masked_criss_cross_attention',
+    'register_ops',
     'sparse_conv2d',
     'sparse_plan',
 ]
@@ -96,7 +97,18 @@ def _load(with_cuda: bool) -> _LoadResult:
                       f'Compiler output: {spec.log_file}; retry with '
                       f'`spairkit ops build --verbose`', RuntimeWarning, stacklevel=3)
         return _LoadResult(None, spec, reason)
+    register_ops()
     return _LoadResult(module, spec, None)
+
+
+@functools.cache
+def register_ops() -> None:
+    """Register every family's ``torch.library`` ops (``torch.ops.spairkit.*``), once.
+
+    Called when a build is first loaded; the ops' implementations call that build.
+    """
+    for family in (sparse_conv, criss_cross, sites):
+        family.register_ops()
 
 
 def load(kind: str = 'cpp') -> ModuleType:
@@ -148,154 +160,3 @@ def build_status() -> dict[str, object]:
     return {'with_cuda': with_cuda, 'built': spec.library.exists(), 'error': None,
             'build_dir': str(spec.build_dir), 'library': str(spec.library),
             'sources': str(spec.source_dir)}
-
-
-# ----------------------------------------------------------------- dtype handling
-def _op_dtype(device: torch.device, *tensors: torch.Tensor | None) -> torch.dtype:
-    """The dtype the kernels run in (see the module docstring)."""
-    dtypes = {t.dtype for t in tensors if t is not None}
-    if device.type == 'cuda' and len(dtypes) == 1:
-        (only,) = dtypes
-        if only in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
-            return only
-    return compute_dtype(*tensors)
-
-
-def _module_for(device: torch.device) -> ModuleType:
-    return load('cuda' if device.type == 'cuda' else 'cpp')
-
-
-# -------------------------------------------------------------------- sparse conv
-@dataclass(frozen=True)
-class SparsePlan:
-    """Active sites of a mask and their neighbours for one kernel size and dilation.
-
-    ``active`` (P,) int64 flat pixel indices, ``nbr`` (P, k*k) int32 rows of the active
-    neighbours (-1: clean or outside). ``source`` identifies the mask it was built from
-    (data pointer and version counter), so using it with another mask is an error.
-    """
-
-    active: torch.Tensor
-    nbr: torch.Tensor
-    kernel_size: int
-    dilation: int
-    shape: tuple[int, ...]
-    source: tuple[int, int]
-
-    @property
-    def num_active(self) -> int:
-        return int(self.active.shape[0])
-
-    def check(self, mask: torch.Tensor, kernel_size: int, dilation: int) -> None:
-        if (kernel_size, dilation) != (self.kernel_size, self.dilation):
-            raise ValueError(
-                f'plan was built for kernel {self.kernel_size}, dilation {self.dilation}; '
-                f'the call uses kernel {kernel_size}, dilation {dilation}')
-        if tuple(mask.shape) != self.shape or _mask_identity(mask) != self.source:
-            raise ValueError('plan was built from a different mask (or the mask changed '
-                             'in place since); build a new one with sparse_plan()')
-        if mask.device != self.active.device:
-            raise ValueError(f'plan is on {self.active.device}, mask on {mask.device}')
-
-
-def _mask_identity(mask: torch.Tensor) -> tuple[int, int]:
-    # Inference tensors (made under torch.inference_mode) have no version counter;
-    # they cannot be modified in place outside inference mode either, so the data
-    # pointer alone identifies them.
-    return (mask.data_ptr(), -1 if mask.is_inference() else mask._version)
-
-
-def sparse_plan(mask: torch.Tensor, kernel_size: int = 3, dilation: int = 1) -> SparsePlan:
-    """Build the active-site plan of ``mask`` (``(N,1,H,W)``, degraded where > 0.5)."""
-    if mask.dim() != 4 or mask.shape[1] != 1:
-        raise ValueError(f'mask must be (N, 1, H, W), got {tuple(mask.shape)}')
-    if kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f'kernel_size must be odd and >= 1, got {kernel_size}')
-    if dilation < 1:
-        raise ValueError(f'dilation must be >= 1, got {dilation}')
-    ext = _module_for(mask.device)
-    active, nbr = ext.sparse_plan(binary_mask(mask).contiguous(), kernel_size, dilation)
-    return SparsePlan(active, nbr, kernel_size, dilation, tuple(mask.shape),
-                      _mask_identity(mask))
-
-
-class _SparseConv2dFunction(torch.autograd.Function):
-    """Forward and backward of the compiled sparse conv on a fixed plan."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, active, nbr, dilation):
-        ext = _module_for(x.device)
-        out, saved = ext.sparse_conv_forward(x, weight, bias, active, nbr, dilation)
-        ctx.save_for_backward(saved, weight, active, nbr)
-        ctx.dilation = dilation
-        return out
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out):
-        saved, weight, active, nbr = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        ext = _module_for(grad_out.device)
-        gx, gw, gb = ext.sparse_conv_backward(grad_out, saved, weight, active, nbr,
-                                              ctx.dilation, need_x, need_w, need_b)
-        return gx, gw, gb, None, None, None
-
-
-def sparse_conv2d(x: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
-                  bias: torch.Tensor | None = None, dilation: int = 1, *,
-                  plan: SparsePlan | None = None) -> torch.Tensor:
-    """Submanifold sparse convolution, SPAIR eq. (2), on the compiled kernels.
-
-    Same contract as :func:`spairkit.ops.reference.sparse_conv2d`; ``plan`` (from
-    :func:`sparse_plan` on the same mask) skips rebuilding the active-site index.
-    """
-    check_sparse_conv2d_args(x, mask, weight, bias, dilation)
-    k = weight.shape[-1]
-    if plan is None:
-        plan = sparse_plan(mask, k, dilation)
-    else:
-        plan.check(mask, k, dilation)
-    dtype = _op_dtype(x.device, x, weight, bias)
-    with torch.autocast(device_type=x.device.type, enabled=False):
-        out = _SparseConv2dFunction.apply(
-            x.to(dtype), weight.to(dtype), None if bias is None else bias.to(dtype),
-            plan.active, plan.nbr, dilation)
-    return out.to(x.dtype)
-
-
-# ---------------------------------------------------------- criss-cross attention
-class _CrissCrossFunction(torch.autograd.Function):
-    """Forward and backward of the compiled masked criss-cross attention."""
-
-    @staticmethod
-    def forward(ctx, query, key, value, weights, mask, scale):
-        ext = _module_for(value.device)
-        out, stats = ext.cca_forward(query, key, value, mask, weights, scale)
-        ctx.save_for_backward(query, key, value, weights, mask, stats)
-        ctx.scale = scale
-        return out
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad_out):
-        query, key, value, weights, mask, stats = ctx.saved_tensors
-        ext = _module_for(grad_out.device)
-        gq, gk, gv, gw = ext.cca_backward(grad_out, query, key, value, mask, weights,
-                                          ctx.scale, stats)
-        return gq, gk, gv, gw, None, None
-
-
-def masked_criss_cross_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                                 mask: torch.Tensor, weights: torch.Tensor,
-                                 scale: float = 1.0) -> torch.Tensor:
-    """SNL's masked directional attention, SPAIR eqs. (3)-(5), on the compiled kernels.
-
-    Same contract as :func:`spairkit.ops.reference.masked_criss_cross_attention`.
-    """
-    check_masked_criss_cross_attention_args(query, key, value, mask, weights, scale)
-    dtype = _op_dtype(value.device, query, key, value, weights)
-    m = binary_mask(mask).contiguous()
-    with torch.autocast(device_type=value.device.type, enabled=False):
-        out = _CrissCrossFunction.apply(query.to(dtype), key.to(dtype), value.to(dtype),
-                                        weights.to(dtype), m, float(scale))
-    return out.to(value.dtype)

@@ -13,9 +13,9 @@ Everything the blocks need about a mask level is one :class:`SitePlan`, built on
 level and forward by :func:`site_plan` (Net_R builds the pyramid of them next to the
 mask pyramid) and passed explicitly; nothing is cached globally.
 
-Operators (each dispatches per call like :mod:`spairkit.ops.backend`: the compiled
-backend of the tensors' device, or the pure-PyTorch oracle of
-:mod:`spairkit.ops.reference_sites` under ``SPAIRKIT_OPS_BACKEND=torch``):
+Operators (each dispatches per call through :func:`spairkit.ops.backend.current_backend`:
+the compiled backend of the tensors' device, or the pure-PyTorch oracle under
+``SPAIRKIT_OPS_BACKEND=torch``):
 
 * :func:`gather_sites` / :func:`scatter_sites`: dense map <-> rows;
 * :func:`site_conv2d`: submanifold convolution on the rows (SC's layers, any 1x1);
@@ -26,6 +26,25 @@ backend of the tensors' device, or the pure-PyTorch oracle of
 A full mask runs the dense convolution on the rows (which then are the whole image
 in channels-last order): it is the same operator, and the backend's dense kernels are
 faster than a gather-GEMM over every pixel.
+
+The whole family lives in this module, in reading order: the plan (:class:`SitePlan`,
+its tensor-operation definition :func:`reference_site_plan` and the compiled builder);
+the pure-PyTorch oracle of every operator (``reference_*``, compact where that is
+simple; its criss-cross is the dense reference operator on the scattered queries, so
+the compact kernels are checked against SPEC.md's operator itself); the compiled
+backend (the ``torch.library`` ops ``spairkit::site_plan``, ``gather_sites``,
+``scatter_sites``, ``scatter_sites_zero``, ``site_conv_forward``/``_backward``,
+``halo_cols``/``_backward``, ``cca_sites_forward``/``_backward`` around the pybind11
+entry points of ``cuda_ops/bindings/compact.cpp``, with fake functions and autograd,
+and the ``compiled_*`` wrappers: CPU computes in float32, float64 when an input is,
+CUDA keeps one shared reduced-precision dtype, autocast is off inside; every backward
+is compact and in gather form, without atomics); and the dispatching public functions.
+
+Under :func:`torch.compile` the plan is built inside the graph by ``spairkit::site_plan``,
+whose output sizes are data dependent (declared with ``new_dynamic_size``). The two
+shortcuts that branch on the number of sites (a full mask's dense convolution, an
+empty plan's scatter) cannot be decided while tracing and are not taken there: the
+traced graph always runs the site kernels, which compute the same operator.
 """
 from __future__ import annotations
 
@@ -35,19 +54,35 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from spairkit.ops import reference_sites
+from spairkit.ops._common import (
+    binary_mask,
+    extension,
+    kernel_dtype,
+    library_ops,
+    no_autocast,
+)
 from spairkit.ops.backend import current_backend
-from spairkit.ops.reference import binary_mask
+from spairkit.ops.criss_cross import reference_masked_criss_cross_attention
 
 __all__ = [
     'LineLists',
     'SiteFeatures',
     'SitePlan',
+    'compiled_gather_sites',
+    'compiled_halo_conv2d',
+    'compiled_scatter_sites',
+    'compiled_site_conv2d',
+    'compiled_site_criss_cross',
     'gather_sites',
     'halo_conv2d',
     'scatter_sites',
     'site_conv2d',
     'site_criss_cross',
+    'reference_gather_sites',
+    'reference_halo_conv2d',
+    'reference_scatter_sites',
+    'reference_site_conv2d',
+    'reference_site_criss_cross',
     'reference_site_plan',
     'site_plan',
 ]
@@ -93,11 +128,18 @@ class SitePlan:
 
     @property
     def num_sites(self) -> int:
-        return int(self.active.shape[0])
+        """P (a symbolic size while torch.compile traces a plan built in the graph)."""
+        return self.active.shape[0]
 
     @property
     def full(self) -> bool:
-        """Whether every pixel is a site (the rows are the image, channels last)."""
+        """Whether every pixel is a site (the rows are the image, channels last).
+
+        Always False while torch.compile traces: the count is data dependent there, and
+        the site kernels compute the same thing (see the module docstring).
+        """
+        if torch.compiler.is_compiling():
+            return False
         n, h, w = self.shape
         return self.num_sites == n * h * w and self.num_sites > 0
 
@@ -229,20 +271,348 @@ def site_plan(mask: torch.Tensor, kernel_size: int = 3, dilation: int = 1) -> Si
         raise ValueError(f'dilation must be >= 1, got {dilation}')
     if mask.device.type != 'cpu' or current_backend(mask.device) != 'cpp':
         return reference_site_plan(mask, kernel_size, dilation)
-    from spairkit.ops.compiled import load
     n, _, h, w = mask.shape
-    t = load('cpp').site_plan(binary_mask(mask), kernel_size, dilation)
+    t = library_ops(mask.device).site_plan(binary_mask(mask), kernel_size, dilation)
     return SitePlan((n, h, w), t[0], t[1], t[2], kernel_size, dilation,
                     LineLists(*t[3:8]), LineLists(*t[8:13]))
 
 
+# ------------------------------------------------------------------ reference
+def _pixel_rows(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) as an (N, H*W, C) view (no copy)."""
+    return x.flatten(2).transpose(1, 2)
+
+
+def _split(active: torch.Tensor, hw: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return active // hw, active % hw
+
+
+def reference_gather_sites(x: torch.Tensor, plan) -> torch.Tensor:
+    n_idx, p_idx = _split(plan.active, x.shape[2] * x.shape[3])
+    return _pixel_rows(x)[n_idx, p_idx]
+
+
+def reference_scatter_sites(x: torch.Tensor, rows: torch.Tensor, plan) -> torch.Tensor:
+    n_idx, p_idx = _split(plan.active, x.shape[2] * x.shape[3])
+    out = _pixel_rows(x).index_put((n_idx, p_idx), rows.to(x.dtype))
+    return out.transpose(1, 2).reshape(x.shape)
+
+
+def _wmat(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    cout, cin, k, _ = weight.shape
+    return weight.permute(0, 2, 3, 1).reshape(cout, k * k * cin).to(dtype)
+
+
+def reference_site_conv2d(rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                nbr: torch.Tensor) -> torch.Tensor:
+    p, c = rows.shape
+    padded = torch.cat([rows, rows.new_zeros(1, c)])  # row P: the zero neighbour
+    idx = torch.where(nbr >= 0, nbr.long(), torch.full_like(nbr, p, dtype=torch.long))
+    cols = padded[idx].reshape(p, idx.shape[1] * c)
+    return F.linear(cols, _wmat(weight, rows.dtype),
+                    None if bias is None else bias.to(rows.dtype))
+
+
+def reference_halo_conv2d(rows: torch.Tensor, dense: torch.Tensor, weight: torch.Tensor,
+                bias: torch.Tensor | None, plan, dilation: int) -> torch.Tensor:
+    p, c = rows.shape
+    _, h, w = plan.shape
+    k = weight.shape[-1]
+    nbr = plan.neighbours(k, dilation).long()
+    # Pixel of every (site, tap), clamped inside the image, and whether it is inside.
+    img, local = _split(plan.active, h * w)
+    i, j = local // w, local % w
+    r = k // 2
+    offs = torch.arange(-r, r + 1, device=rows.device) * dilation
+    ii = (i.view(-1, 1, 1) + offs.view(1, -1, 1)).expand(p, k, k).reshape(p, k * k)
+    jj = (j.view(-1, 1, 1) + offs.view(1, 1, -1)).expand(p, k, k).reshape(p, k * k)
+    inside = (ii >= 0) & (ii < h) & (jj >= 0) & (jj < w)
+    pix = ii.clamp(0, h - 1) * w + jj.clamp(0, w - 1)
+    from_dense = _pixel_rows(dense.to(rows.dtype))[img.view(-1, 1).expand(p, k * k), pix]
+    padded = torch.cat([rows, rows.new_zeros(1, c)])
+    from_rows = padded[torch.where(nbr >= 0, nbr, torch.full_like(nbr, p))]
+    cols = torch.where((nbr >= 0).unsqueeze(-1), from_rows,
+                       from_dense * inside.unsqueeze(-1).to(rows.dtype))
+    return F.linear(cols.reshape(p, k * k * c), _wmat(weight, rows.dtype),
+                    None if bias is None else bias.to(rows.dtype))
+
+
+def reference_site_criss_cross(q_rows: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                     w_rows: torch.Tensor, plan, scale: float) -> torch.Tensor:
+    mask = plan.mask()
+    # Queries and weights matter at degraded pixels only; elsewhere any value will do.
+    query = reference_scatter_sites(torch.zeros_like(key), q_rows.to(key.dtype), plan)
+    n, _, h, w = value.shape
+    weights = reference_scatter_sites(value.new_zeros(n, 4, h, w), w_rows.to(value.dtype), plan)
+    out = reference_masked_criss_cross_attention(query, key, value, mask, weights, scale)
+    return reference_gather_sites(out, plan)
+
+
+# ------------------------------------------------------- compiled: torch.library
+def _plan_impl(mask, kernel_size, dilation):
+    return list(extension(mask.device).site_plan(mask, kernel_size, dilation))
+
+
+def _plan_fake(mask, kernel_size, dilation):
+    # Every list length is data dependent: the sites P, and per pass the busy lines L
+    # (their pointer arrays have L + 1 entries), their queries Q and their clean keys K.
+    ctx = torch.library.get_ctx()
+    n, _, h, w = mask.shape
+    i64 = dict(dtype=torch.long)
+    p = ctx.new_dynamic_size()
+    out = [mask.new_empty(p, **i64), mask.new_empty(n * h * w, **i64),
+           mask.new_empty(p, kernel_size * kernel_size, dtype=torch.int32)]
+    for _ in ('rows', 'cols'):
+        ptrs = ctx.new_dynamic_size(min=1)  # L + 1, a size of its own for the tracer
+        queries, keys = ctx.new_dynamic_size(), ctx.new_dynamic_size()
+        out += [mask.new_empty(ptrs, **i64), mask.new_empty(queries, **i64),
+                mask.new_empty(queries, **i64), mask.new_empty(ptrs, **i64),
+                mask.new_empty(keys, **i64)]
+    return out
+
+
+def _gather_impl(dense, active):
+    return extension(dense.device).gather_sites(dense, active)
+
+
+def _gather_fake(dense, active):
+    return dense.new_empty(active.shape[0], dense.shape[1])
+
+
+def _gather_setup(ctx, inputs, output):
+    dense, active = inputs
+    ctx.save_for_backward(active)
+    ctx.shape = tuple(dense.shape)
+
+
+def _gather_backward(ctx, grad):
+    (active,) = ctx.saved_tensors
+    n, _, h, w = ctx.shape
+    return library_ops(grad.device).scatter_sites_zero(grad.contiguous(), active, n, h, w), None
+
+
+def _scatter_zero_impl(rows, active, n, h, w):
+    return extension(rows.device).scatter_sites_zero(rows, active, n, h, w)
+
+
+def _scatter_zero_fake(rows, active, n, h, w):
+    return rows.new_empty(n, rows.shape[1], h, w)
+
+
+def _scatter_impl(dense, rows, active):
+    return extension(dense.device).scatter_sites(dense, rows, active)
+
+
+def _scatter_fake(dense, rows, active):
+    return torch.empty_like(dense)  # the kernels clone dense (same layout)
+
+
+def _scatter_setup(ctx, inputs, output):
+    ctx.save_for_backward(inputs[2])
+
+
+def _scatter_backward(ctx, grad):
+    (active,) = ctx.saved_tensors
+    ops = library_ops(grad.device)
+    g_rows = ops.gather_sites(grad, active) if ctx.needs_input_grad[1] else None
+    g_dense = None
+    if ctx.needs_input_grad[0]:
+        g_dense = ops.scatter_sites(grad, grad.new_zeros(active.shape[0], grad.shape[1]),
+                                    active)
+    return g_dense, g_rows, None
+
+
+def _conv_impl(rows, weight, bias, nbr):
+    return extension(rows.device).site_conv_forward(rows, weight, bias, nbr)
+
+
+def _conv_fake(rows, weight, bias, nbr):
+    return rows.new_empty(rows.shape[0], weight.shape[0])
+
+
+def _conv_backward_impl(grad_out, rows, weight, nbr, need_rows, need_weight, need_bias):
+    grads = extension(rows.device).site_conv_backward(grad_out, rows, weight, nbr, need_rows,
+                                                      need_weight, need_bias)
+    # An op returns tensors: a gradient not asked for is an empty placeholder.
+    return tuple(weight.new_empty(0) if g is None else g for g in grads)
+
+
+def _conv_backward_fake(grad_out, rows, weight, nbr, need_rows, need_weight, need_bias):
+    return (rows.new_empty(rows.shape) if need_rows else weight.new_empty(0),
+            weight.new_empty(weight.shape) if need_weight else weight.new_empty(0),
+            weight.new_empty(weight.shape[0]) if need_bias else weight.new_empty(0))
+
+
+def _conv_setup(ctx, inputs, output):
+    rows, weight, _, nbr = inputs
+    ctx.save_for_backward(rows, weight, nbr)
+
+
+def _conv_backward(ctx, grad):
+    rows, weight, nbr = ctx.saved_tensors
+    need = ctx.needs_input_grad[:3]
+    grads = library_ops(grad.device).site_conv_backward(grad, rows, weight, nbr, *need)
+    return (*(g if n else None for g, n in zip(grads, need)), None)
+
+
+def _halo_impl(rows, dense, active, nbr, row_of, kernel_size, dilation):
+    # row_of is an input for the backward only (the forward reads nbr).
+    return extension(rows.device).halo_cols(rows, dense, active, nbr, kernel_size, dilation)
+
+
+def _halo_fake(rows, dense, active, nbr, row_of, kernel_size, dilation):
+    return rows.new_empty(rows.shape[0], kernel_size * kernel_size * rows.shape[1])
+
+
+def _halo_backward_impl(gcols, active, nbr, row_of, n, c, h, w, kernel_size, dilation):
+    return extension(gcols.device).halo_cols_backward(gcols, active, nbr, row_of, n, c, h, w,
+                                                      kernel_size, dilation)
+
+
+def _halo_backward_fake(gcols, active, nbr, row_of, n, c, h, w, kernel_size, dilation):
+    return gcols.new_empty(gcols.shape[0], c), gcols.new_empty(n, c, h, w)
+
+
+def _halo_setup(ctx, inputs, output):
+    _, dense, active, nbr, row_of, kernel_size, dilation = inputs
+    ctx.save_for_backward(active, nbr, row_of)
+    ctx.shape = tuple(dense.shape)
+    ctx.geometry = (kernel_size, dilation)
+
+
+def _halo_backward(ctx, gcols):
+    active, nbr, row_of = ctx.saved_tensors
+    g_rows, g_dense = library_ops(gcols.device).halo_cols_backward(
+        gcols.contiguous(), active, nbr, row_of, *ctx.shape, *ctx.geometry)
+    return g_rows, g_dense, None, None, None, None, None
+
+
+def _cca_impl(q_rows, key, value, w_rows, lists, scale):
+    return extension(value.device).cca_sites_forward(q_rows, key, value, w_rows, lists, scale)
+
+
+def _cca_fake(q_rows, key, value, w_rows, lists, scale):
+    return value.new_empty(q_rows.shape[0], value.shape[1])
+
+
+def _cca_backward_impl(grad_out, q_rows, key, value, w_rows, lists, scale):
+    gq, gk, gv, gw = extension(value.device).cca_sites_backward(grad_out, q_rows, key, value,
+                                                                w_rows, lists, scale)
+    if gv is None:
+        # key and value were one tensor: the kernels return its whole gradient as gk.
+        # An op always returns the same outputs, so the value's share is zeros here.
+        gv = torch.zeros_like(value, memory_format=torch.contiguous_format)
+    return gq, gk, gv, gw
+
+
+def _cca_backward_fake(grad_out, q_rows, key, value, w_rows, lists, scale):
+    return (q_rows.new_empty(q_rows.shape), key.new_empty(key.shape),
+            value.new_empty(value.shape), w_rows.new_empty(w_rows.shape))
+
+
+def _cca_setup(ctx, inputs, output):
+    q_rows, key, value, w_rows, lists, scale = inputs
+    ctx.save_for_backward(q_rows, key, value, w_rows, *lists)
+    ctx.scale = scale
+    ctx.num_lists = len(lists)
+
+
+def _cca_backward(ctx, grad):
+    q_rows, key, value, w_rows, *lists = ctx.saved_tensors
+    gq, gk, gv, gw = library_ops(grad.device).cca_sites_backward(
+        grad.contiguous(), q_rows, key, value, w_rows, lists, ctx.scale)
+    return gq, gk, gv, gw, [None] * ctx.num_lists, None  # the lists' structure, no grads
+
+
+def register_ops() -> None:
+    """Define the compact path's ``torch.library`` ops (``spairkit::site_plan``,
+    ``gather_sites``, ``scatter_sites``, ``scatter_sites_zero``, ``site_conv_forward``,
+    ``site_conv_backward``, ``halo_cols``, ``halo_cols_backward``, ``cca_sites_forward``,
+    ``cca_sites_backward``); called once, by :func:`spairkit.ops.compiled.register_ops`.
+    The backward ops are once differentiable (they have no autograd of their own)."""
+    def define(name, impl, schema, fake, backward=None, setup=None):
+        op = torch.library.custom_op(f'spairkit::{name}', impl, mutates_args=(),
+                                     schema=schema)
+        op.register_fake(fake)
+        if backward is not None:
+            op.register_autograd(backward, setup_context=setup)
+
+    define('site_plan', _plan_impl, '(Tensor mask, int kernel_size, int dilation) -> Tensor[]',
+           _plan_fake)
+    define('gather_sites', _gather_impl, '(Tensor dense, Tensor active) -> Tensor',
+           _gather_fake, _gather_backward, _gather_setup)
+    define('scatter_sites_zero', _scatter_zero_impl,
+           '(Tensor rows, Tensor active, int n, int h, int w) -> Tensor', _scatter_zero_fake)
+    define('scatter_sites', _scatter_impl, '(Tensor dense, Tensor rows, Tensor active) -> Tensor',
+           _scatter_fake, _scatter_backward, _scatter_setup)
+    define('site_conv_forward', _conv_impl,
+           '(Tensor rows, Tensor weight, Tensor? bias, Tensor nbr) -> Tensor', _conv_fake,
+           _conv_backward, _conv_setup)
+    define('site_conv_backward', _conv_backward_impl,
+           '(Tensor grad_out, Tensor rows, Tensor weight, Tensor nbr, bool need_rows, '
+           'bool need_weight, bool need_bias) -> (Tensor, Tensor, Tensor)', _conv_backward_fake)
+    define('halo_cols', _halo_impl,
+           '(Tensor rows, Tensor dense, Tensor active, Tensor nbr, Tensor row_of, '
+           'int kernel_size, int dilation) -> Tensor', _halo_fake, _halo_backward, _halo_setup)
+    define('halo_cols_backward', _halo_backward_impl,
+           '(Tensor gcols, Tensor active, Tensor nbr, Tensor row_of, int n, int c, int h, '
+           'int w, int kernel_size, int dilation) -> (Tensor, Tensor)', _halo_backward_fake)
+    define('cca_sites_forward', _cca_impl,
+           '(Tensor q_rows, Tensor key, Tensor value, Tensor w_rows, Tensor[] lists, '
+           'float scale) -> Tensor', _cca_fake, _cca_backward, _cca_setup)
+    define('cca_sites_backward', _cca_backward_impl,
+           '(Tensor grad_out, Tensor q_rows, Tensor key, Tensor value, Tensor w_rows, '
+           'Tensor[] lists, float scale) -> (Tensor, Tensor, Tensor, Tensor)',
+           _cca_backward_fake)
+
+
+def compiled_gather_sites(x: torch.Tensor, plan: SitePlan) -> torch.Tensor:
+    return library_ops(x.device).gather_sites(x, plan.active)
+
+
+def compiled_scatter_sites(x: torch.Tensor, rows: torch.Tensor, plan: SitePlan) -> torch.Tensor:
+    return library_ops(x.device).scatter_sites(x, rows.to(x.dtype), plan.active)
+
+
+def compiled_site_conv2d(rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                         nbr: torch.Tensor) -> torch.Tensor:
+    dtype = kernel_dtype(rows.device, rows, weight, bias)
+    with no_autocast(rows.device):
+        out = library_ops(rows.device).site_conv_forward(
+            rows.to(dtype).contiguous(), weight.to(dtype),
+            None if bias is None else bias.to(dtype), nbr)
+    return out.to(rows.dtype)
+
+
+def compiled_halo_conv2d(rows: torch.Tensor, dense: torch.Tensor, weight: torch.Tensor,
+                         bias: torch.Tensor | None, plan: SitePlan,
+                         dilation: int) -> torch.Tensor:
+    k = weight.shape[-1]
+    dtype = kernel_dtype(rows.device, rows, dense, weight, bias)
+    with no_autocast(rows.device):
+        cols = library_ops(rows.device).halo_cols(
+            rows.to(dtype).contiguous(), dense.to(dtype), plan.active,
+            plan.neighbours(k, dilation), plan.row_of, k, dilation)
+        out = F.linear(cols, _wmat(weight, dtype), None if bias is None else bias.to(dtype))
+    return out.to(rows.dtype)
+
+
+def compiled_site_criss_cross(q_rows: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                              w_rows: torch.Tensor, plan: SitePlan,
+                              scale: float) -> torch.Tensor:
+    dtype = kernel_dtype(value.device, q_rows, key, value, w_rows)
+    with no_autocast(value.device):
+        out = library_ops(value.device).cca_sites_forward(
+            q_rows.to(dtype).contiguous(), key.to(dtype), value.to(dtype),
+            w_rows.to(dtype).contiguous(), [*plan.rows, *plan.cols], scale)
+    return out.to(value.dtype)
+
+
 # ------------------------------------------------------------------- dispatch
-def _impl(device: torch.device):
-    """The module implementing the site operators for the backend that runs now."""
-    if current_backend(device) == 'torch':
-        return reference_sites
-    from spairkit.ops import compiled_sites  # builds the extension on first use
-    return compiled_sites
+def _reference(device: torch.device) -> bool:
+    """Whether the site operators run the oracle (backend ``torch``) rather than the
+    compiled ops, for tensors on ``device``."""
+    return current_backend(device) == 'torch'
 
 
 def _check_rows(rows: torch.Tensor, plan: SitePlan, what: str = 'rows') -> None:
@@ -257,7 +627,9 @@ def _check_rows(rows: torch.Tensor, plan: SitePlan, what: str = 'rows') -> None:
 def gather_sites(x: torch.Tensor, plan: SitePlan) -> torch.Tensor:
     """``x`` (N, C, H, W) at the plan's sites: rows (P, C)."""
     plan.check(x)
-    return _impl(x.device).gather_sites(x, plan)
+    if _reference(x.device):
+        return reference_gather_sites(x, plan)
+    return compiled_gather_sites(x, plan)
 
 
 def scatter_sites(x: torch.Tensor, rows: torch.Tensor, plan: SitePlan) -> torch.Tensor:
@@ -266,9 +638,12 @@ def scatter_sites(x: torch.Tensor, rows: torch.Tensor, plan: SitePlan) -> torch.
     _check_rows(rows, plan)
     if rows.shape[1] != x.shape[1]:
         raise ValueError(f'rows have {rows.shape[1]} channels, x has {x.shape[1]}')
-    if plan.num_sites == 0 and not (torch.is_grad_enabled() and rows.requires_grad):
+    if (not torch.compiler.is_compiling() and plan.num_sites == 0
+            and not (torch.is_grad_enabled() and rows.requires_grad)):
         return x  # nothing to write and no graph to keep
-    return _impl(x.device).scatter_sites(x, rows, plan)
+    if _reference(x.device):
+        return reference_scatter_sites(x, rows, plan)
+    return compiled_scatter_sites(x, rows, plan)
 
 
 def _check_weight(rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> None:
@@ -305,7 +680,10 @@ def site_conv2d(rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
                         None if bias is None else bias.to(rows.dtype))
     if plan.full:
         return _dense_conv_full(rows, weight, bias, plan, dilation)
-    return _impl(rows.device).site_conv2d(rows, weight, bias, plan.neighbours(k, dilation))
+    nbr = plan.neighbours(k, dilation)
+    if _reference(rows.device):
+        return reference_site_conv2d(rows, weight, bias, nbr)
+    return compiled_site_conv2d(rows, weight, bias, nbr)
 
 
 def halo_conv2d(rows: torch.Tensor, dense: torch.Tensor, weight: torch.Tensor,
@@ -321,7 +699,9 @@ def halo_conv2d(rows: torch.Tensor, dense: torch.Tensor, weight: torch.Tensor,
         return site_conv2d(rows, weight, bias, plan)
     if plan.full:
         return _dense_conv_full(rows, weight, bias, plan, dilation)
-    return _impl(rows.device).halo_conv2d(rows, dense, weight, bias, plan, dilation)
+    if _reference(rows.device):
+        return reference_halo_conv2d(rows, dense, weight, bias, plan, dilation)
+    return compiled_halo_conv2d(rows, dense, weight, bias, plan, dilation)
 
 
 def site_criss_cross(q_rows: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
@@ -338,4 +718,6 @@ def site_criss_cross(q_rows: torch.Tensor, key: torch.Tensor, value: torch.Tenso
         raise ValueError(f'w_rows must be (P, 4), got {tuple(w_rows.shape)}')
     if key.shape[1] != q_rows.shape[1]:
         raise ValueError(f'key has {key.shape[1]} channels, q_rows {q_rows.shape[1]}')
-    return _impl(q_rows.device).site_criss_cross(q_rows, key, value, w_rows, plan, float(scale))
+    if _reference(q_rows.device):
+        return reference_site_criss_cross(q_rows, key, value, w_rows, plan, float(scale))
+    return compiled_site_criss_cross(q_rows, key, value, w_rows, plan, float(scale))

@@ -11,7 +11,7 @@ import torch
 
 import spairkit.ops as ops
 from spairkit.errors import ConfigError, UserError
-from spairkit.ops import backend, reference
+from spairkit.ops import backend, criss_cross, reference
 
 SHAPES = [(2, 5, 7), (2, 1, 6), (2, 6, 1), (1, 1, 1), (3, 4, 4)]
 
@@ -180,8 +180,8 @@ def test_criss_cross_processes_only_degraded_lines_in_bounded_chunks(monkeypatch
         seen.append(tuple(q.shape))
         return real(q, *args)
 
-    monkeypatch.setattr(reference, '_attend_chunk', spy)
-    monkeypatch.setattr(reference, 'DEFAULT_CCA_CHUNK_ELEMENTS', 2 * 9 * 9)
+    monkeypatch.setattr(criss_cross, '_attend_chunk', spy)  # where the reference lives
+    monkeypatch.setattr(criss_cross, 'DEFAULT_CCA_CHUNK_ELEMENTS', 2 * 9 * 9)
     mask = torch.zeros(2, 1, 6, 9)
     mask[0, 0, 1, 3] = mask[0, 0, 4, 3] = mask[1, 0, 2, 7] = 1
     x = _rand(2, 3, 6, 9, seed=0)

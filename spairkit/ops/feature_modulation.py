@@ -1,0 +1,116 @@
+"""Masked feature modulation (SFM, SPAIR eq. (1)), all of its Python in one place.
+
+Per image and channel, with population statistics over degraded (d) and clean (c)
+pixels: ``out = M * (sqrt(var_c+eps) * (feat - mu_d) / sqrt(var_d+eps) + mu_c)
++ (1 - M) * feat``; an image without a degraded or without a clean pixel passes
+through unchanged.
+
+There is no compiled kernel: the operator is two masked reductions and one
+elementwise pass, already memory-bandwidth-bound in PyTorch, so a dedicated kernel
+would gain nothing measurable. Every backend runs the reference, and the
+dense-equivalent formulation used for export is the same computation (it only leaves
+autocast alone when autocast is off, so an exported graph holds no autocast node).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import torch
+
+from spairkit.ops._common import (
+    binary_mask,
+    check_mask,
+    check_same_device,
+    compute_dtype,
+    full_precision,
+    no_autocast,
+    require_4d,
+    require_float,
+)
+from spairkit.ops.backend import current_backend, dense_module, dense_ops_enabled
+
+__all__ = [
+    'check_masked_feature_modulation_args',
+    'dense_masked_feature_modulation',
+    'masked_feature_modulation',
+    'reference_masked_feature_modulation',
+]
+
+
+# ------------------------------------------------------------------------ check
+def check_masked_feature_modulation_args(feat: torch.Tensor, mask: torch.Tensor,
+                                         eps: float) -> None:
+    """Raise ValueError naming the offending argument if the inputs break the contract."""
+    require_float('feat', feat)
+    require_4d('feat', feat)
+    n, _, h, w = feat.shape
+    check_mask(mask, n, h, w, f'feat {tuple(feat.shape)}')
+    if isinstance(eps, torch.Tensor) or not isinstance(eps, (int, float)):
+        raise ValueError(f'eps must be a Python number, got {type(eps).__name__}')
+    if not 0 < eps < float('inf'):
+        # eps > 0 keeps 1/sqrt(var_d + eps) finite for a constant degraded region.
+        raise ValueError(f'eps must be a finite number > 0, got {eps!r}')
+    check_same_device(feat=feat, mask=mask)
+
+
+# -------------------------------------------------------------------- reference
+def _modulation(feat: torch.Tensor, mask: torch.Tensor, eps: float,
+                precision: Callable[[torch.device], AbstractContextManager]) -> torch.Tensor:
+    check_masked_feature_modulation_args(feat, mask, eps)
+    dtype = compute_dtype(feat)
+    m = binary_mask(mask)
+    with precision(feat.device):
+        f = feat.to(dtype)
+        md = m.to(dtype)
+        mc = 1 - md
+        dims = (2, 3)
+        n_d = md.sum(dim=dims, keepdim=True)  # (N, 1, 1, 1)
+        n_c = mc.sum(dim=dims, keepdim=True)
+        valid = (n_d > 0) & (n_c > 0)
+        # Clamped counts only matter for images that pass through unchanged; they keep
+        # every intermediate finite so no NaN reaches the gradients.
+        n_d1 = n_d.clamp_min(1)
+        n_c1 = n_c.clamp_min(1)
+        mu_d = (f * md).sum(dim=dims, keepdim=True) / n_d1
+        mu_c = (f * mc).sum(dim=dims, keepdim=True) / n_c1
+        var_d = ((f - mu_d).square() * md).sum(dim=dims, keepdim=True) / n_d1
+        var_c = ((f - mu_c).square() * mc).sum(dim=dims, keepdim=True) / n_c1
+        modulated = torch.sqrt(var_c + eps) * (f - mu_d) / torch.sqrt(var_d + eps) + mu_c
+        out = torch.where(m & valid, modulated, f)
+    return out.to(feat.dtype)
+
+
+def reference_masked_feature_modulation(feat: torch.Tensor, mask: torch.Tensor,
+                                        eps: float = 1e-5) -> torch.Tensor:
+    """SFM, SPAIR eq. (1): give degraded pixels the clean pixels' statistics.
+
+    Per image and channel, with population statistics over degraded (d) and clean (c)
+    pixels: ``out = M * (sqrt(var_c+eps) * (feat - mu_d) / sqrt(var_d+eps) + mu_c)
+    + (1 - M) * feat``. Images without a degraded pixel or without a clean pixel pass
+    through unchanged (there is nothing to modulate, or no statistics to take).
+    Computed in float32 (float64 for float64 input) with autocast off.
+    """
+    return _modulation(feat, mask, eps, no_autocast)
+
+
+# --------------------------------------------------------- dense-equivalent form
+def dense_masked_feature_modulation(feat: torch.Tensor, mask: torch.Tensor,
+                                    eps: float = 1e-5) -> torch.Tensor:
+    """SFM for export: the reference's computation (already dense), without an autocast
+    context unless autocast is on."""
+    return _modulation(feat, mask, eps, full_precision)
+
+
+# --------------------------------------------------------------------- dispatch
+def masked_feature_modulation(feat: torch.Tensor, mask: torch.Tensor,
+                              eps: float = 1e-5) -> torch.Tensor:
+    """SFM, SPAIR eq. (1); always the reference (see the module docstring for why).
+
+    A forced backend is still validated, so a wrong ``SPAIRKIT_OPS_BACKEND`` is
+    reported by whichever operator runs first.
+    """
+    if dense_ops_enabled():
+        return dense_module().masked_feature_modulation(feat, mask, eps)  # dense_* above
+    current_backend(feat.device)
+    return reference_masked_feature_modulation(feat, mask, eps)
