@@ -39,7 +39,8 @@ def min_side(model: nn.Module) -> int:
     largest network stride, so the coarsest level has at least two pixels (a
     one-pixel level would tie the graph to broadcasting special cases)."""
     inner = model.model if isinstance(model, RestorerGraph) else model
-    strides = [int(getattr(net, 'stride', 1)) for net in (inner.netl, inner.netr)]
+    strides = [int(getattr(net, 'stride', 1)) for net in (inner.netl, inner.netr)
+               if net is not None]
     return max(strides) + 1
 
 

@@ -72,6 +72,10 @@ class SPAIR(BaseModel):
             mask Net_R sees, e.g. ``dict(type='MaskGatedBlend', dilation=1)``: the clean
             pixels outside it are returned unchanged (in training too). Default none
             (the paper's model).
+        with_netl: ``False`` builds no Net_L at all (restorer stage only): for dense
+            baselines such as ``netr=dict(type='NAFNet')`` that read neither guides
+            nor (unless ``use_gt_mask``) a mask, so a baseline's time and parameters
+            are its own. ``pred_mask`` is then all ones (every pixel is restored).
     """
 
     def __init__(self, stage: str = 'restorer', netl: dict | None = None,
@@ -80,7 +84,7 @@ class SPAIR(BaseModel):
                  mask_threshold: float | None = None,
                  binarize_threshold: float = 0.5, pos_weight: float | None = None,
                  pixel_loss: dict | None = None, mask_loss: dict | None = None,
-                 output_gate: dict | None = None,
+                 output_gate: dict | None = None, with_netl: bool = True,
                  data_preprocessor: dict | nn.Module | None = None,
                  init_cfg: dict | None = None):
         if stage not in STAGES:
@@ -119,23 +123,29 @@ class SPAIR(BaseModel):
                                        else dict(type='L1Loss'))
         self.mask_loss = LOSSES.build(copy.deepcopy(mask_loss) if mask_loss
                                       else dict(type='BCELoss'))
-        self.netl = MODELS.build(copy.deepcopy(netl) if netl else dict(type='NetL'))
+        if not with_netl:
+            _check_without_netl(stage, netl_checkpoint, output_gate)
+        self.netl = (MODELS.build(copy.deepcopy(netl) if netl else dict(type='NetL'))
+                     if with_netl else None)
         self.netr = None
         self.output_gate = None
         if stage == 'restorer':
             # Through the Net_R interface only: no key of the Net_R config is read here.
-            self.netr = build_netr(netr if netr else dict(type='NetR'),
-                                   list(self.netl.feature_channels))
+            widths = list(self.netl.feature_channels) if self.netl is not None else []
+            self.netr = build_netr(netr if netr else dict(type='NetR'), widths)
             self.output_gate = MODELS.build(dict(output_gate)) if output_gate else None
-            for p in self.netl.parameters():
-                p.requires_grad_(False)
-            self.netl.eval()
+            if self.netl is None:
+                _check_netr_without_netl(self.netr, use_gt_mask)
+            else:
+                for p in self.netl.parameters():
+                    p.requires_grad_(False)
+                self.netl.eval()
 
     # ------------------------------------------------------------------ set-up
     def train(self, mode: bool = True) -> SPAIR:
         """Keep the frozen Net_L in eval mode while Net_R trains."""
         super().train(mode)
-        if self.stage == 'restorer':
+        if self.stage == 'restorer' and self.netl is not None:
             self.netl.eval()
         return self
 
@@ -146,7 +156,7 @@ class SPAIR(BaseModel):
         restorer checkpoint never needs the localizer checkpoint.
         """
         super().init_weights()
-        if self.stage != 'restorer':
+        if self.stage != 'restorer' or self.netl is None:
             return
         if self.netl_checkpoint:
             load_prefixed_weights(self.netl, self.netl_checkpoint, prefix='netl.')
@@ -179,7 +189,12 @@ class SPAIR(BaseModel):
         return torch.stack(masks, dim=0)
 
     def _localize(self, inputs: torch.Tensor):
-        """Net_L logits and features (no gradients in the restorer stage: it is frozen)."""
+        """Net_L logits and features (no gradients in the restorer stage: it is frozen).
+
+        ``(None, None)`` for a model without Net_L (``with_netl=False``).
+        """
+        if self.netl is None:
+            return None, None
         if self.stage == 'restorer':
             with torch.no_grad():
                 return self.netl(inputs)
@@ -188,6 +203,8 @@ class SPAIR(BaseModel):
     def _restore(self, inputs: torch.Tensor, data_samples, logits, feats) -> torch.Tensor:
         if self.use_gt_mask:
             mask = self._gt_masks(inputs, data_samples)
+        elif logits is None:  # no Net_L: a network that reads no mask
+            mask = None
         else:
             mask = (torch.sigmoid(logits) > self.binarize_threshold).to(inputs.dtype)
         guides = feats if self.netr.guide_levels else None
@@ -231,7 +248,8 @@ class SPAIR(BaseModel):
     def predict(self, inputs: torch.Tensor, data_samples: Sequence[dict] | None = None
                 ) -> list[dict]:
         logits, feats = self._localize(inputs)
-        prob = torch.sigmoid(logits)
+        prob = (torch.sigmoid(logits) if logits is not None
+                else inputs.new_ones((inputs.shape[0], 1) + tuple(inputs.shape[-2:])))
         if self.stage == 'restorer':
             pred = self._restore(inputs, data_samples, logits, feats).clamp(0, 1)
         else:
@@ -248,3 +266,25 @@ class SPAIR(BaseModel):
                 out['mask'] = sample['mask'].float().cpu()
             results.append(out)
         return results
+
+
+def _check_without_netl(stage: str, netl_checkpoint, output_gate) -> None:
+    """``with_netl=False`` is for restorer-stage baselines that need nothing of Net_L."""
+    if stage != 'restorer':
+        raise ConfigError("model.with_netl=False needs model.stage='restorer' (the "
+                          'localizer stage trains Net_L)')
+    if netl_checkpoint:
+        raise ConfigError('model.with_netl=False builds no Net_L: drop model.netl_checkpoint '
+                          f'({netl_checkpoint!r})')
+    if output_gate:
+        raise ConfigError('model.with_netl=False: model.output_gate needs a mask from Net_L')
+
+
+def _check_netr_without_netl(netr: nn.Module, use_gt_mask: bool) -> None:
+    if netr.guide_levels:
+        raise ConfigError(f'model.with_netl=False, but {type(netr).__name__} fuses Net_L '
+                          f'features at levels {tuple(netr.guide_levels)} (SFM)')
+    if getattr(netr, "uses_mask", True) and not use_gt_mask:  # optional attribute
+        raise ConfigError(f'model.with_netl=False, but {type(netr).__name__} reads a mask: '
+                          'set model.use_gt_mask=True or use a network without mask-guided '
+                          'blocks')

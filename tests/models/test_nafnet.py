@@ -105,3 +105,59 @@ def test_spair_with_nafnet_restorer_trains_one_step():
 def test_bad_nafnet_configs(cfg, match):
     with pytest.raises(ConfigError, match=match):
         MODELS.build(cfg)
+
+
+def test_nafnet_localizer_trains_and_guides_a_nafnet_restorer():
+    """NAFNetL honours Net_L's contract: logits (N,1,H,W), per-level features whose
+    widths SPAIR hands to an SFM-guided Net_R, on odd sizes, in both stages."""
+    deg, clean, mask = synthetic_pairs(2, size=13)
+    torch.manual_seed(0)
+    netl = dict(type='NAFNetL', width=4, num_levels=2, enc_blocks=[1, 2])
+    localizer = MODELS.build(dict(type='SPAIR', stage='localizer', netl=netl))
+    assert localizer.netl.feature_channels == [4, 8]
+    batch = localizer.data_preprocessor(make_batch(deg, clean, mask), training=True)
+    logits = localizer(**batch, mode='tensor')
+    assert logits.shape == (2, 1, 13, 13)
+    loss = localizer(**batch, mode='loss')['loss_bce']
+    loss.backward()
+    assert all(p.grad is not None for p in localizer.netl.parameters())
+    restorer = MODELS.build(dict(type='SPAIR', netl=netl, netr=dict(GUIDED, guide_channels=None),
+                                 use_gt_mask=False))
+    restorer.netl.load_state_dict(localizer.netl.state_dict())
+    # SFM at every level but the coarsest: Net_L's level-0 width is what it expects.
+    assert restorer.netr.guide_levels == (0,) and restorer.netr.guide_widths == (4,)
+    restorer(**batch, mode='loss')['loss_l1'].backward()
+    assert all(p.grad is None for p in restorer.netl.parameters())  # frozen Net_L
+    assert all(p.grad is not None for p in restorer.netr.parameters())
+
+
+def test_nafnet_alone_without_netl_is_a_restorer_of_its_own():
+    """with_netl=False: no Net_L is built or run; the baseline's parameters are its own,
+    it trains, predicts (pred_mask = all ones) and loads no localizer checkpoint."""
+    deg, clean, mask = synthetic_pairs(2, size=15)
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='SPAIR', with_netl=False,
+                              netr=dict(type='NAFNet', width=8, num_levels=2)))
+    assert model.netl is None
+    assert not any(k.startswith('netl.') for k in model.state_dict())
+    model.init_weights()  # no Net_L checkpoint needed
+    batch = model.data_preprocessor(make_batch(deg, clean, mask), training=True)
+    model(**batch, mode='loss')['loss_l1'].backward()
+    assert all(p.grad is not None for p in model.netr.parameters())
+    preds = model(**batch, mode='predict')
+    assert preds[0]['pred'].shape == (3, 15, 15)
+    assert torch.equal(preds[0]['pred_mask'], torch.ones(1, 15, 15))
+
+
+@pytest.mark.parametrize('cfg,match', [
+    (dict(stage='localizer'), "stage='restorer'"),
+    (dict(netl_checkpoint='x.pth'), 'netl_checkpoint'),
+    (dict(output_gate=dict(type='MaskGatedBlend')), 'output_gate'),
+    (dict(netr=dict(type='NAFNetR', width=8, num_levels=2, decoder_blocks=[
+        dict(type='SparseConvBlock', growth=4, num_layers=2)])), 'reads a mask'),
+])
+def test_without_netl_refuses_what_needs_it(cfg, match):
+    from spairkit.errors import ConfigError
+    base = dict(type='SPAIR', with_netl=False, netr=dict(type='NAFNet', width=8, num_levels=2))
+    with pytest.raises(ConfigError, match=match):
+        MODELS.build({**base, **cfg})

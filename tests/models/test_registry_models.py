@@ -42,6 +42,7 @@ RECIPES = {
                                                         num_layers=2)])),
     'NAFNetR': (NET_R, dict(width=4, num_levels=2)),
     'NAFNet': (NET_R, dict(width=4, num_levels=2)),
+    'NAFNetL': (IMAGE, dict(width=4, num_levels=2)),
     'MaskGatedBlend': ('gate', dict(dilation=1)),
     'SPAIR': ('spair', dict(netl=TINY_NETL, netr=TINY_NETR, use_gt_mask=False)),
     'RestorationDataPreprocessor': ('preprocessor', {}),

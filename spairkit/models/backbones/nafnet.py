@@ -258,3 +258,28 @@ class NAFNet(NAFNetR):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 guides: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
         return super().forward(x, None, None)
+
+
+@MODELS.register_module()
+class NAFNetL(NAFNetBackbone):
+    """Net_L on NAFNet blocks: ``forward(x)`` returns ``(logits (N,1,H,W), features)``.
+
+    The same contract as :class:`~spairkit.models.NetL` (``feature_channels``, one
+    feature per level at the padded size for Net_R's SFM blocks), on the NAFNet U-Net.
+    Why: the demo-size dense Net_L sees about 40 pixels at once and barely tells drops,
+    blur or shadows from the scene (held-out IoU 0.2-0.47); a NAF block's depthwise 3x3
+    conv and the strided downs give a larger receptive field per FLOP, and the
+    bottleneck's channel attention sees the whole image.
+    """
+
+    def __init__(self, in_channels: int = 3, width: int = 16, num_levels: int = 3,
+                 enc_blocks: int | Sequence[int] = 1, dec_blocks: int | Sequence[int] = 1,
+                 init_cfg: dict | None = None):
+        super().__init__(in_channels=in_channels, out_channels=1, width=width,
+                         num_levels=num_levels, enc_blocks=enc_blocks,
+                         dec_blocks=dec_blocks, decoder_blocks=[], init_cfg=init_cfg)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+                guides: Sequence[torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        return super().forward(x, None, None)

@@ -19,6 +19,9 @@ After construction (attributes of the built module)
         ``forward`` reads; ``()`` for a network without guides.
     ``guide_widths``
         ``tuple[int, ...]``: the channels it expects at each of ``guide_levels``.
+    ``uses_mask`` (optional, default ``True``)
+        ``bool``: whether ``forward`` reads ``mask``; a network that does not (a dense
+        baseline) can run in a SPAIR without Net_L (``with_netl=False``).
 
 Forward
     ``forward(x, mask, guides) -> restored``: ``x`` (N,C,H,W) in [0, 1], ``mask``
@@ -67,6 +70,11 @@ class NetRInterface:
     def guide_widths(self) -> tuple[int, ...]:
         """Channels expected at each of :attr:`guide_levels`."""
         return ()
+
+    @property
+    def uses_mask(self) -> bool:
+        """Whether ``forward`` reads ``mask`` (conservatively yes unless overridden)."""
+        return True
 
 
 def accepts_guide_widths(cls: type) -> bool:
