@@ -11,10 +11,12 @@ and static regions stay clean, as in the paper's distortion maps.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from spairkit.degradations import Degradation, filter_reflect, line_kernel, smooth_field
-from spairkit.degradations.base import check_probability, check_range, uniform
+from spairkit.degradations.base import check_probability, check_range, difference_map, uniform
+from spairkit.errors import ConfigError
 from spairkit.registry import DEGRADATIONS
 
 
@@ -33,6 +35,13 @@ class MotionBlurSynthesizer(Degradation):
         mask_threshold, mask_on: see :class:`~spairkit.degradations.Degradation`;
             by default a pixel is degraded when a channel changed by more than 6% of
             the range.
+        support_radius: the mask also holds every pixel whose *local* mean change
+            (a box of this radius, in pixels) reaches half the threshold; 0 keeps the
+            per-pixel rule alone. Why: blur changes an edge over a band as wide as
+            the motion, but per pixel only where the edge profile crosses the
+            threshold, so the per-pixel mask is a speckle of thin lines that no
+            localiser can predict (the demo's Net_L: held-out IoU 0.18 at balanced
+            error 0.37); the local mean marks the blurred bands themselves.
     """
 
     default_mask_threshold = 0.06
@@ -40,8 +49,12 @@ class MotionBlurSynthesizer(Degradation):
 
     def __init__(self, num_regions=(2, 4), length=(0.02, 0.1), static_prob=0.3,
                  region_cells=(1, 3), sharpness=(8.0, 20.0), mask_threshold=None,
-                 mask_on=None):
+                 mask_on=None, support_radius=2):
         super().__init__(mask_threshold, mask_on)
+        if isinstance(support_radius, bool) or not isinstance(support_radius, int) \
+                or not 0 <= support_radius <= 64:
+            raise ConfigError(f'support_radius must be an int in [0, 64], got {support_radius!r}')
+        self.support_radius = support_radius
         self.num_regions = check_range('num_regions', num_regions, 1, 16, integer=True)
         self.length = check_range('length', length, 0.0, 1.0)
         self.static_prob = check_probability('static_prob', static_prob)
@@ -72,4 +85,13 @@ class MotionBlurSynthesizer(Degradation):
                 kernel = line_kernel(length, rng.uniform(0.0, 180.0))
                 blurred = filter_reflect(image, kernel)
             out += weights[k][..., None] * blurred
-        return out, None
+        return out, self.support(out, image)
+
+    def support(self, out: np.ndarray, image: np.ndarray) -> np.ndarray | None:
+        """``HxW`` bool: local mean change over a box of ``support_radius`` >= thr / 2."""
+        if self.support_radius == 0:
+            return None
+        k = 2 * self.support_radius + 1
+        local = cv2.blur(difference_map(out, image, self.mask_on), (k, k),
+                         borderType=cv2.BORDER_REFLECT_101)
+        return local >= 0.5 * self.mask_threshold
