@@ -38,9 +38,21 @@ LOSS_PRESETS = {
     'focal': dict(type='FocalLoss', alpha=0.75, gamma=2.0, loss_weight=10.0),
 }
 
+#: Net_L networks under test (replacing the demo's ``model.netl``): the demo's dense
+#: Net_L, a wider one with a fourth level (twice the receptive field), and Net_L on
+#: NAFNet blocks at the demo's parameter count (3 levels) or with a fourth level.
+NETL_PRESETS = {
+    'demo': None,
+    'wide4': dict(type='NetL', base_channels=24, num_levels=4, growth=12,
+                  num_dense_layers=3),
+    'naf3': dict(type='NAFNetL', width=16, num_levels=3, enc_blocks=[1, 1, 2]),
+    'naf4': dict(type='NAFNetL', width=16, num_levels=4, enc_blocks=[1, 1, 1, 2]),
+}
+
 
 def localizer_config(task: str, loss: str, work_dir: Path, iters: int | None,
-                     train_patch: int | None = None):
+                     train_patch: int | None = None, netl: str = 'demo',
+                     crop: int | None = None):
     from spairkit.config import load_config
     from spairkit.registry import TASKS
 
@@ -52,6 +64,11 @@ def localizer_config(task: str, loss: str, work_dir: Path, iters: int | None,
         cfg[split].dataset.degradation = synth
         cfg[split].dataset.task = task
     cfg.model.mask_loss = LOSS_PRESETS[loss]
+    if NETL_PRESETS[netl] is not None:
+        cfg.model.netl = dict(NETL_PRESETS[netl])
+    if crop is not None:
+        cfg.train_dataloader.dataset.pipeline[0].size = crop
+        cfg.crop_size = crop
     cfg.model.mask_threshold = float(task_cls.mask_threshold)
     cfg.test_evaluator = [dict(type='MaskMetric')]
     cfg.work_dir = str(work_dir)
@@ -69,17 +86,20 @@ def localizer_config(task: str, loss: str, work_dir: Path, iters: int | None,
 
 
 def run_one(task: str, loss: str, work_root: Path, iters: int | None,
-            train_patch: int | None = None) -> dict:
+            train_patch: int | None = None, netl: str = 'demo',
+            crop: int | None = None) -> dict:
     from spairkit.registry import RUNNERS
 
-    cfg = localizer_config(task, loss, work_root / f'{task}_{loss}_{train_patch}', iters,
-                           train_patch)
+    cfg = localizer_config(task, loss, work_root / f'{task}_{loss}_{train_patch}_{netl}_{crop}',
+                           iters, train_patch, netl, crop)
     start = time.perf_counter()
     runner = RUNNERS.build(cfg)
     runner.train()
     train_s = time.perf_counter() - start
     metrics = {k.split('/')[-1]: float(v) for k, v in runner.test().items()}
-    return {'task': task, 'loss': loss, 'mask_loss': LOSS_PRESETS[loss],
+    return {'task': task, 'loss': loss, 'mask_loss': LOSS_PRESETS[loss], 'netl': netl,
+            'crop': int(cfg.train_dataloader.dataset.pipeline[0].size),
+            'checkpoint': str(Path(cfg.work_dir) / f'iter_{cfg.train_cfg.max_iters}.pth'),
             'iters': int(cfg.train_cfg.max_iters), 'train_s': round(train_s, 1),
             'train_patch': int(cfg.train_dataloader.dataset.patch_size),
             'heldout': {'num': int(cfg.test_dataloader.dataset.num_samples),
@@ -87,13 +107,17 @@ def run_one(task: str, loss: str, work_root: Path, iters: int | None,
             **{k: round(v, 4) for k, v in metrics.items()}}
 
 
+def _key(record: dict) -> tuple:
+    return (record['task'], record['loss'], record.get('train_patch'),
+            record.get('netl', 'demo'), record.get('crop', 48), record.get('iters'))
+
+
 def merge(out: Path, record: dict) -> None:
     data = json.loads(out.read_text()) if out.exists() else {'runs': []}
     data['runs'] = [r for r in data['runs']
-                    if (r['task'], r['loss'], r.get('train_patch'))
-                    != (record['task'], record['loss'], record['train_patch'])]
+                    if _key(r) != _key(record)]
     data['runs'].append(record)
-    data['runs'].sort(key=lambda r: (r['task'], r['loss'], r['train_patch']))
+    data['runs'].sort(key=lambda r: tuple(str(v) for v in _key(r)))
     tmp = out.with_suffix('.tmp')
     tmp.write_text(json.dumps(data, indent=1) + '\n')
     os.replace(tmp, out)
@@ -106,6 +130,8 @@ def main(argv=None) -> int:
     p.add_argument('--iters', type=int, default=None, help='default: the demo config')
     p.add_argument('--train-patch', type=int, default=None,
                    help='size of the synthesised training patches (default: the demo\'s)')
+    p.add_argument('--netl', choices=sorted(NETL_PRESETS), default='demo')
+    p.add_argument('--crop', type=int, default=None, help="training crop (default: demo's)")
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--work-dir', type=Path, default=Path('/tmp/netl_sparse_masks'))
     p.add_argument('--out', type=Path, default=RESULTS)
@@ -119,7 +145,8 @@ def main(argv=None) -> int:
             return 2
     for task in tasks:
         for loss in losses:
-            record = run_one(task, loss, args.work_dir, args.iters, args.train_patch)
+            record = run_one(task, loss, args.work_dir, args.iters, args.train_patch,
+                             args.netl, args.crop)
             record['threads'] = args.threads
             merge(args.out, record)
             print(json.dumps(record), flush=True)

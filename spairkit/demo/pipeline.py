@@ -27,8 +27,9 @@ from .report import render_report
 LOCALIZER_CONFIG = 'spairkit::demo/demo_localizer.py'
 RESTORER_CONFIG = 'spairkit::demo/demo_restorer.py'
 #: Tasks ``spairkit demo --task`` trains: the built-in tasks with a synthesiser. The
-#: packaged demo configs are rain streaks; the others swap in their task's synthesiser.
-DEMO_TASKS = ('rain_streak', 'raindrop', 'shadow', 'motion_blur')
+#: packaged demo configs are rain streaks; the others swap in their task's synthesiser
+#: (``joint``: one model for rain streaks + raindrops, the joint plugin's composition).
+DEMO_TASKS = ('rain_streak', 'raindrop', 'shadow', 'motion_blur', 'joint')
 
 
 @dataclasses.dataclass
