@@ -1,5 +1,6 @@
 # What both stages of `spairkit demo` share: rain streaks synthesised over the
-# scikit-image training photographs in 48x48 crops, the held-out photographs for the
+# scikit-image training photographs as 160x160 patches (the held-out size: the
+# synthesisers scale streaks, drops and blur with the patch) cut into 48x48 crops, the held-out photographs for the
 # final evaluation, Adam with a cosine decay, progress bars instead of log lines.
 # The data is the rain_streak task's (its plugin's configs, through spairkit::).
 _base_ = [
@@ -10,7 +11,7 @@ _base_ = [
 crop_size = 48
 train_dataloader = dict(
     batch_size=8,
-    dataset=dict(patch_size=64, pipeline=[
+    dataset=dict(patch_size=160, pipeline=[
         dict(type='PairedRandomCrop', size=crop_size),
         dict(type='PairedFlip', horizontal=0.5, vertical=0.5),
         dict(type='PackRestorationInputs'),

@@ -1,7 +1,12 @@
 # `spairkit demo`, stage 1: a small Net_L on rain streaks synthesised over the
 # scikit-image photographs (training photos only), sized for a 2-core CPU.
+# Net_L on NAFNet blocks (NAFNetL) with a per-batch positive weight in the BCE: the
+# paper-style dense Net_L with plain BCE settles on "all clean" for sparse masks and
+# sees too little context to tell drops, blur or shadows from the scene
+# (docs/benchmarks.md, "Net_L on sparse degradations").
 _base_ = ['../_base_/models/netl.py', './demo_common.py']
-model = dict(netl=dict(base_channels=16, num_levels=3, growth=8, num_dense_layers=2))
+netl = dict(_delete_=True, type='NAFNetL', width=16, num_levels=3, enc_blocks=[1, 1, 2])
+model = dict(netl=netl, mask_loss=dict(type='BCELoss', pos_weight='batch'))
 train_dataloader = dict(dataset=dict(num_samples=2000, seed=0))
 max_iters = 600
 param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, T_max=max_iters,

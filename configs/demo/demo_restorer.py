@@ -1,8 +1,10 @@
 # `spairkit demo`, stage 2: a small SPAIR Net_R (SFM + SC + SNL) with the frozen Net_L
-# of stage 1, on the same synthetic rain streaks.
+# of stage 1, on the same synthetic rain streaks. The output gate returns the input
+# outside the (1-pixel dilated) mask: +1 dB at this budget (docs/benchmarks.md).
 _base_ = ['../_base_/models/spair.py', './demo_common.py']
 model = dict(
-    netl=dict(base_channels=16, num_levels=3, growth=8, num_dense_layers=2),
+    netl=dict(_delete_=True, type='NAFNetL', width=16, num_levels=3, enc_blocks=[1, 1, 2]),
+    output_gate=dict(type='MaskGatedBlend', dilation=1),
     netr=dict(base_channels=24, num_levels=3, growth=8, num_dense_layers=2,
               decoder_blocks=[dict(type='SparseConvBlock', growth=8, num_layers=6),
                               dict(type='SparseNonLocal', qk_channels=None, num_steps=2)]),

@@ -57,7 +57,8 @@ def _runner(cfg: Config):
 
 
 def use_task(cfg: Config, task: str) -> None:
-    """Train and evaluate ``task``: its synthesiser and name on both datasets.
+    """Train and evaluate ``task``: its synthesiser and name on both datasets, then the
+    task's own ``demo_options`` (:attr:`spairkit.tasks.Task.demo_options`).
 
     The task's mask rule follows from the name (samples carry their task), so the
     masks, the region metrics and the report all use that task's rule.
@@ -67,10 +68,12 @@ def use_task(cfg: Config, task: str) -> None:
 
     if task not in DEMO_TASKS:
         raise ConfigError(f"demo task must be one of {', '.join(DEMO_TASKS)}, got {task!r}")
-    synthesizer = dict(get_task(task).synthesizer)
+    task_obj = get_task(task)
     for split in ('train_dataloader', 'test_dataloader'):
-        cfg[split].dataset.degradation = synthesizer
+        cfg[split].dataset.degradation = dict(task_obj.synthesizer)
         cfg[split].dataset.task = task
+    if task_obj.demo_options:
+        cfg.merge_from_dict(dict(task_obj.demo_options))
 
 
 def _stage_config(path: str, work_dir: Path, fast: bool, task: str = 'rain_streak') -> Config:
@@ -127,6 +130,7 @@ def run_demo(work_dir: str | os.PathLike = 'demo_work', fast: bool = False,
         'heldout_size': cfg_r.test_dataloader.dataset.patch_size,
         'netl_iters': cfg_l.train_cfg.max_iters, 'spair_iters': cfg_r.train_cfg.max_iters,
         'batch_size': cfg_r.train_dataloader.batch_size, 'crop_size': cfg_r.crop_size,
+        'train_patch': cfg_r.train_dataloader.dataset.get('patch_size'),
         'cpus': torch.get_num_threads(), 'torch': torch.__version__,
         'backend': current_backend(torch.device('cpu')),
         'command': f'spairkit demo --task {task} --work-dir {work_dir}'

@@ -57,13 +57,17 @@ def render_report(metrics: Mapping[str, float], timings: Mapping[str, float],
         '## Net_L mask on the held-out images',
         '',
         f"IoU {_fmt(metrics.get('mask/IoU'))}, F1 {_fmt(metrics.get('mask/F1'))}, "
+        f"precision {_fmt(metrics.get('mask/precision'))}, "
+        f"recall {_fmt(metrics.get('mask/recall'))}, "
         f"balanced error rate {_fmt(metrics.get('mask/BER'))} (probability > 0.5).",
         '',
         '## Run',
         '',
         f"- Net_L: {settings['netl_iters']} iterations; SPAIR: {settings['spair_iters']} "
         f"iterations; batch {settings['batch_size']}, {settings['crop_size']}x"
-        f"{settings['crop_size']} crops.",
+        f"{settings['crop_size']} crops"
+        + (f" of {settings['train_patch']}x{settings['train_patch']} synthesised patches"
+           if settings.get('train_patch') else '') + '.',
         f"- Wall time: **{timings['total']:.0f} s** in all (Net_L {timings['localizer']:.0f} s, "
         f"SPAIR {timings['restorer']:.0f} s, evaluation and export {timings['evaluate']:.0f} s).",
         f"- Machine: {platform.machine()}, torch threads: {settings['cpus']}, "

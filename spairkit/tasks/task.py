@@ -61,6 +61,13 @@ class Task:
             (:mod:`spairkit.config`). ``None``: the task ships no configs.
         batch_size: training batch size (the paper's, per task).
         crop_size: training crop side (256 in the paper).
+        demo_options: config overrides (dotted keys, as ``--cfg-options`` takes them)
+            that ``spairkit demo --task <name>`` applies to both of its stages after
+            swapping in the task's synthesiser; default none. For what the demo's
+            small CPU budget needs per task, e.g. the size of the synthesised training
+            patches its crops are cut from (the synthesisers scale a degradation with
+            the patch: a 48-pixel crop of a 160-pixel patch sees a shadow's inside but
+            rarely its border).
     """
 
     name: ClassVar[str]
@@ -75,12 +82,13 @@ class Task:
     config_package: ClassVar[str | None] = None
     batch_size: ClassVar[int]
     crop_size: ClassVar[int] = 256
+    demo_options: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _validate(cls)
         # Freeze the mappings so one caller cannot change the task for everyone.
-        for attr in ('datasets', 'synthesizer', 'protocols', 'configs'):
+        for attr in ('datasets', 'synthesizer', 'protocols', 'configs', 'demo_options'):
             setattr(cls, attr, MappingProxyType(dict(getattr(cls, attr))))
 
     # -- derived helpers -----------------------------------------------------------
@@ -130,7 +138,7 @@ class Task:
             mask_on=self.mask_on, synthesizer=dict(self.synthesizer),
             protocols=dict(self.protocols), configs=dict(self.configs),
             config_package=self.config_package, batch_size=self.batch_size,
-            crop_size=self.crop_size)
+            crop_size=self.crop_size, demo_options=dict(self.demo_options))
 
     def __repr__(self) -> str:
         return f'<Task {self.name!r} from {type(self).__module__}>'
@@ -150,10 +158,14 @@ def _validate(cls: type) -> None:
         fail('name', f'must match [a-z][a-z0-9_]*, got {cls.name!r}')
     if not isinstance(cls.description, str) or not cls.description.strip():
         fail('description', 'must be a non-empty string')
-    for attr in ('datasets', 'protocols', 'configs', 'synthesizer'):
+    for attr in ('datasets', 'protocols', 'configs', 'synthesizer', 'demo_options'):
         value = getattr(cls, attr)
         if not isinstance(value, Mapping):
             fail(attr, f'must be a mapping, got {type(value).__name__}')
+    for key in cls.demo_options:
+        if not isinstance(key, str) or not key or not all(key.split('.')):
+            fail('demo_options', f"keys must be dotted config keys such as "
+                 f"'train_dataloader.dataset.patch_size', got {key!r}")
     for attr in ('datasets', 'protocols', 'configs'):
         for key, value in getattr(cls, attr).items():
             if not isinstance(key, str) or not isinstance(value, str) or not value:

@@ -67,6 +67,21 @@ def test_demo_task_swaps_the_synthesiser_and_keeps_the_task_rule():
             assert cfg[split].dataset.degradation['type'] == expected
 
 
+def test_demo_applies_the_task_demo_options_to_both_stages():
+    from spairkit.demo.pipeline import _stage_config
+    from spairkit.tasks import get_task
+
+    assert get_task('shadow').demo_options == {'train_dataloader.dataset.patch_size': 64}
+    assert get_task('rain_streak').demo_options == {}
+    for path in ('spairkit::demo/demo_localizer.py', 'spairkit::demo/demo_restorer.py'):
+        shadow = _stage_config(path, 'unused', fast=False, task='shadow')
+        rain = _stage_config(path, 'unused', fast=False, task='rain_streak')
+        assert shadow.train_dataloader.dataset.patch_size == 64
+        assert rain.train_dataloader.dataset.patch_size == 160
+        # only the training patches: the held-out evaluation is the same for every task
+        assert shadow.test_dataloader.dataset.patch_size == 160
+
+
 def test_demo_unknown_task_is_a_one_line_error(tmp_path, capsys):
     assert main(['demo', '--work-dir', str(tmp_path / 'w'), '--fast', '--task', 'snow']) == 2
     err = capsys.readouterr().err

@@ -96,6 +96,8 @@ def test_a_valid_declaration_is_accepted():
     (dict(synthesizer={'kind': 'X'}), 'synthesizer'),
     (dict(configs={'netl': 'a.py', 'spair': 'b.py'}), 'configs'),
     (dict(description=''), 'description'),
+    (dict(demo_options=[('a', 1)]), 'demo_options'),
+    (dict(demo_options={'train_dataloader..patch_size': 64}), 'demo_options'),
 ])
 def test_bad_declarations_fail_at_definition_naming_the_attribute(changes, attr):
     with pytest.raises(ConfigError, match=f'ToyTask: {attr}'):
