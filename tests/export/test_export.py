@@ -36,7 +36,7 @@ from spairkit.registry import MODELS
 
 TINY = '''_base_ = ['spairkit::demo/demo_restorer.py']
 model = dict(
-    netl=dict(base_channels=4, num_levels=2, growth=4, num_dense_layers=1),
+    netl=dict(_delete_=True, type='NAFNetL', width=4, num_levels=2),
     netr=dict(base_channels=8, num_levels=2, growth=4, num_dense_layers=1,
               decoder_blocks=[dict(type='SparseConvBlock', growth=4, num_layers=2),
                               dict(type='SparseNonLocal', num_steps=2)]),
@@ -49,16 +49,17 @@ SUFFIX = {'onnx': '.onnx', 'torchscript': '.pt', 'exported-program': '.pt2'}
 
 
 def _calibrate_netl(model: torch.nn.Module) -> None:
-    """Scale Net_L's head so ~20% of the test images' pixels are degraded, with every
-    logit far from the threshold."""
+    """Scale Net_L's output conv (the demo's NAFNetL: ``ending``) so ~20% of the test
+    images' pixels are degraded, with every logit far from the threshold."""
     from spairkit.export.verify import _test_image
 
+    out_conv = model.netl.ending
     with torch.no_grad():
         image = _test_image(64, 96, torch.device('cpu'), seed=0)
         logits, _ = model.netl(image)
-        model.netl.head.bias.sub_(torch.quantile(logits.flatten(), 0.8))
-        model.netl.head.weight.mul_(40.0)
-        model.netl.head.bias.mul_(40.0)
+        out_conv.bias.sub_(torch.quantile(logits.flatten(), 0.8))
+        out_conv.weight.mul_(40.0)
+        out_conv.bias.mul_(40.0)
 
 
 @pytest.fixture(scope='module')
