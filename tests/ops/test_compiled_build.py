@@ -107,3 +107,32 @@ def test_cli_build_cuda_without_nvcc_is_a_user_error(cli, tmp_path):
     result = cli('ops', 'build', '--cuda', env={'CUDA_HOME': str(tmp_path)})
     assert result.returncode == 2
     assert 'needs a CUDA build of torch and a CUDA toolkit' in result.stderr
+
+
+def test_kernels_are_built_with_openmp_when_aten_uses_it():
+    """``at::parallel_for`` is a header template: without ``-fopenmp`` in the
+    extension's own flags every kernel runs on one thread whatever
+    ``torch.set_num_threads`` says (measured 1.0x from 1 to 2 threads)."""
+    import torch
+
+    spec = _build.build_spec(with_cuda=False)
+    if torch._C.has_openmp and sys.platform != 'darwin':
+        assert '-fopenmp' in spec.cflags and '-fopenmp' in spec.ldflags
+    else:
+        assert '-fopenmp' not in spec.cflags
+
+
+@pytest.mark.skipif(not compiled.is_available('cpp'), reason='compiled C++ ops not available')
+def test_one_openmp_runtime_in_the_process():
+    """The extension's libgomp.so.1 is the copy torch loaded, not a second runtime."""
+    code = ('import torch, spairkit.ops as ops\n'
+            'ops.sparse_conv2d(torch.randn(1, 2, 6, 6), torch.ones(1, 1, 6, 6), '
+            'torch.randn(2, 2, 3, 3))\n'
+            "print(len({l.split()[-1] for l in open('/proc/self/maps') if 'libgomp' in l}))\n")
+    if not os.path.exists('/proc/self/maps'):
+        pytest.skip('needs /proc')
+    env = dict(os.environ, SPAIRKIT_OPS_BACKEND='cpp')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] in ('0', '1')
