@@ -30,6 +30,6 @@ class ShadowTask(Task):
     config_package = __name__ + '.configs'
     batch_size = 8
     # `spairkit demo --task shadow`: 64-pixel training patches, so the 48-pixel crops
-    # see shadow borders (measured at the demo budget: +8.24 dB held-out vs +0.38 dB
-    # with the demo's 160-pixel patches; docs/benchmarks.md, "Learning").
+    # see shadow borders (measured at the demo budget: +6.2 to +8.2 dB held-out vs
+    # +0.38 dB with the demo's 160-pixel patches; docs/benchmarks.md, "Learning").
     demo_options = {'train_dataloader.dataset.patch_size': 64}
