@@ -1,5 +1,6 @@
 """The example third-party plugin (examples/custom_task_plugin) installs, registers a
-fifth task through the entry point, and trains SPAIR on its synthetic haze."""
+sixth task (after the five built-in ones) through the entry point, and trains SPAIR on
+its synthetic haze."""
 from __future__ import annotations
 
 import json
