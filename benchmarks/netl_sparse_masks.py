@@ -54,15 +54,13 @@ def localizer_config(task: str, loss: str, work_dir: Path, iters: int | None,
                      train_patch: int | None = None, netl: str = 'demo',
                      crop: int | None = None):
     from spairkit.config import load_config
+    from spairkit.demo.pipeline import use_task
     from spairkit.registry import TASKS
 
     TASKS.import_from_location()
     task_cls = TASKS.get(task)
     cfg = load_config('spairkit::demo/demo_localizer.py')
-    synth = dict(task_cls.synthesizer)
-    for split in ('train_dataloader', 'test_dataloader'):
-        cfg[split].dataset.degradation = synth
-        cfg[split].dataset.task = task
+    use_task(cfg, task)  # as `spairkit demo --task`: synthesiser, name, demo_options
     cfg.model.mask_loss = LOSS_PRESETS[loss]
     if NETL_PRESETS[netl] is not None:
         cfg.model.netl = dict(NETL_PRESETS[netl])
@@ -76,7 +74,7 @@ def localizer_config(task: str, loss: str, work_dir: Path, iters: int | None,
     if train_patch is not None:
         # The synthesisers size drops, streaks and blur relative to the patch they are
         # given, so training patches of the held-out size give degradations of the
-        # held-out scale (the demo trains on 64px patches and tests on 160px ones).
+        # held-out scale (the demo tests on 160px patches).
         cfg.train_dataloader.dataset.patch_size = train_patch
     if iters is not None:
         cfg.train_cfg.max_iters = iters

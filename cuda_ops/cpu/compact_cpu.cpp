@@ -22,6 +22,7 @@
 #include <limits>
 #include <vector>
 
+#include "criss_cross_lines.h"
 #include "spairkit_ops.h"
 
 namespace spairkit {
@@ -172,30 +173,12 @@ std::vector<at::Tensor> pass_lists(const bool* m, const int64_t* row_of,
                                    int64_t n, int64_t hw, int64_t lines_per_image, int64_t len,
                                    int64_t line_step, int64_t pix_step,
                                    const at::TensorOptions& opts) {
-  std::vector<int64_t> q_ptr{0}, q_idx, q_split, k_ptr{0}, k_pix;
-  for (int64_t img = 0; img < n; ++img) {
-    for (int64_t line = 0; line < lines_per_image; ++line) {
-      const int64_t first = img * hw + line * line_step;
-      int64_t deg = 0;
-      for (int64_t l = 0; l < len; ++l) deg += m[first + l * pix_step];
-      if (deg == 0 || deg == len) continue;
-      int64_t clean = 0;
-      for (int64_t l = 0; l < len; ++l) {
-        const int64_t pix = first + l * pix_step;
-        if (m[pix]) {
-          q_idx.push_back(row_of[pix]);
-          q_split.push_back(clean);
-        } else {
-          k_pix.push_back(pix);
-          ++clean;
-        }
-      }
-      q_ptr.push_back(static_cast<int64_t>(q_idx.size()));
-      k_ptr.push_back(static_cast<int64_t>(k_pix.size()));
-    }
-  }
+  // The same line lists as the dense operator builds, with queries named by site row.
+  const cpu::cca::LineLists lists = cpu::cca::build_lines(
+      m, n, hw, lines_per_image, len, line_step, pix_step,
+      [row_of](int64_t pix) { return row_of[pix]; });
   std::vector<at::Tensor> out;
-  for (const auto* v : {&q_ptr, &q_idx, &q_split, &k_ptr, &k_pix}) {
+  for (const auto* v : {&lists.q_ptr, &lists.q_id, &lists.q_split, &lists.k_ptr, &lists.k_pix}) {
     at::Tensor t = at::empty({static_cast<int64_t>(v->size())}, opts);
     if (!v->empty()) std::memcpy(t.data_ptr<int64_t>(), v->data(), sizeof(int64_t) * v->size());
     out.push_back(t);

@@ -103,6 +103,30 @@ at::Tensor zeros_as(const at::Tensor& like, at::ScalarType type) {
                    like.options().dtype(type).memory_format(like.suggest_memory_format()));
 }
 
+// The problem (key / value maps, sizes, scale) and the queries' q / weights maps of
+// the dense operator, shared by forward and backward.
+template <typename T>
+Problem<T> dense_problem(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                         double scale) {
+  Problem<T> pb;
+  pb.key = map_of<T>(k);
+  pb.value = map_of<T>(v);
+  pb.cq = q.size(1);
+  pb.c = v.size(1);
+  pb.scale = static_cast<T>(scale);
+  return pb;
+}
+
+template <typename T>
+DenseQueries<T> dense_queries(const Problem<T>& pb, const at::Tensor& q, const at::Tensor& wt) {
+  DenseQueries<T> qs;
+  qs.q = map_of<T>(q);
+  qs.w = map_of<T>(wt);
+  qs.cq = pb.cq;
+  qs.c = pb.c;
+  return qs;
+}
+
 template <typename T, typename Line>
 void run_passes(const std::vector<LineLists>& passes, const Line& line) {
   for (size_t p = 0; p < passes.size(); ++p) {  // rows, then columns
@@ -125,18 +149,9 @@ std::tuple<at::Tensor, at::Tensor> cca_forward_cpu(const at::Tensor& query, cons
   at::Tensor out = zeros_as(value, type);
   const std::vector<LineLists> passes = mask_lines(mask, n, h, w);
   AT_DISPATCH_FLOATING_TYPES(type, "cca_forward_cpu", [&] {
-    Problem<scalar_t> pb;
-    pb.key = map_of<scalar_t>(k);
-    pb.value = map_of<scalar_t>(v);
-    pb.cq = q.size(1);
-    pb.c = v.size(1);
-    pb.scale = static_cast<scalar_t>(scale);
-    DenseQueries<scalar_t> qs;
-    qs.q = map_of<scalar_t>(q);
-    qs.w = map_of<scalar_t>(wt);
+    const Problem<scalar_t> pb = dense_problem<scalar_t>(q, k, v, scale);
+    DenseQueries<scalar_t> qs = dense_queries(pb, q, wt);
     qs.out = map_of<scalar_t>(out);
-    qs.cq = pb.cq;
-    qs.c = pb.c;
     run_passes<scalar_t>(passes, [&](const Lines& lines, int64_t l, Scratch<scalar_t>& sc) {
       forward_one(pb, lines, l, qs, sc);
     });
@@ -157,20 +172,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_backward_cpu(
   at::Tensor gw = zeros_as(weights, type);
   const std::vector<LineLists> passes = mask_lines(mask, n, h, w);
   AT_DISPATCH_FLOATING_TYPES(type, "cca_backward_cpu", [&] {
-    Problem<scalar_t> pb;
-    pb.key = map_of<scalar_t>(k);
-    pb.value = map_of<scalar_t>(v);
-    pb.cq = q.size(1);
-    pb.c = v.size(1);
-    pb.scale = static_cast<scalar_t>(scale);
-    DenseQueries<scalar_t> qs;
-    qs.q = map_of<scalar_t>(q);
-    qs.w = map_of<scalar_t>(wt);
+    const Problem<scalar_t> pb = dense_problem<scalar_t>(q, k, v, scale);
+    DenseQueries<scalar_t> qs = dense_queries(pb, q, wt);
     qs.g = map_of<scalar_t>(g);
     qs.gq = map_of<scalar_t>(gq);
     qs.gw = map_of<scalar_t>(gw);
-    qs.cq = pb.cq;
-    qs.c = pb.c;
     const Map<scalar_t> gk_map = map_of<scalar_t>(gk), gv_map = map_of<scalar_t>(gv);
     run_passes<scalar_t>(passes, [&](const Lines& lines, int64_t l, Scratch<scalar_t>& sc) {
       backward_one(pb, lines, l, qs, gk_map, gv_map, sc);

@@ -178,10 +178,15 @@ struct Problem {
   bool shared = false;  // key and value are one map (and cq == c)
 };
 
-// The pixel offsets of the line's keys in the key and value maps.
+// The pixel offsets of the line's keys in the key and value maps (sc.koff, sc.voff,
+// grown to nk when needed).
 template <typename T>
 SPAIRKIT_ALWAYS_INLINE void key_offsets(const Problem<T>& pb, const int64_t* kpix, int64_t nk,
                                         Scratch<T>& sc) {
+  if (static_cast<int64_t>(sc.koff.size()) < nk) {
+    sc.koff.resize(nk);
+    sc.voff.resize(nk);
+  }
   int64_t* ko = sc.koff.data();
   int64_t* vo = sc.voff.data();
   for (int64_t j = 0; j < nk; ++j) {
@@ -199,10 +204,6 @@ SPAIRKIT_ALWAYS_INLINE void forward_line(const Problem<T>& pb, const Lines& line
   if (nq == 0 || nk == 0) return;
   const int64_t* qid = lines.q_id + lines.q_ptr[l];
   const int64_t* split = lines.q_split + lines.q_ptr[l];
-  if (static_cast<int64_t>(sc.koff.size()) < nk) {
-    sc.koff.resize(nk);
-    sc.voff.resize(nk);
-  }
   key_offsets(pb, lines.k_pix + lines.k_ptr[l], nk, sc);
   const int64_t ld = padded(nk);
   T* kt = Scratch<T>::fit(sc.kt, cq * ld);
@@ -234,10 +235,6 @@ SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lin
   if (nq == 0 || nk == 0) return;
   const int64_t* qid = lines.q_id + lines.q_ptr[l];
   const int64_t* split = lines.q_split + lines.q_ptr[l];
-  if (static_cast<int64_t>(sc.koff.size()) < nk) {
-    sc.koff.resize(nk);
-    sc.voff.resize(nk);
-  }
   key_offsets(pb, lines.k_pix + lines.k_ptr[l], nk, sc);
   const int64_t* koff = sc.koff.data();
   const int64_t* voff = sc.voff.data();

@@ -1,9 +1,10 @@
 """The compact (site-list) path: plan, compiled kernels vs the PyTorch oracle, blocks.
 
-Compiled forward and backward against :mod:`spairkit.ops.reference_sites` (gradcheck in
-float64 on tiny sizes), odd sizes, several images with different masks, empty and full
-masks; the compiled plan builder against the tensor-operation one; SC and SNL on the
-compact path against their full-map formulation (``dense_forward``).
+Compiled forward and backward against the ``reference_*`` oracle of
+:mod:`spairkit.ops.sites` (gradcheck in float64 on tiny sizes), odd sizes, several
+images with different masks, empty and full masks; the compiled plan builder against
+the tensor-operation one; SC and SNL on the compact path against their full-map
+formulation (``dense_forward``).
 """
 from __future__ import annotations
 
