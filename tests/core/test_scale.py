@@ -100,3 +100,35 @@ def test_two_process_ddp_spair_with_empty_mask_batches(tmp_path):
     trained = [k for k in rank0 if k.startswith('netr.')]
     assert trained and all(torch.equal(rank0[k], rank1[k]) for k in trained)
     assert (work / 'iter_4.pth').is_file()
+
+
+@pytest.mark.parametrize('fail', [False, True])
+def test_distributed_session_destroys_the_process_group(monkeypatch, fail):
+    # A rank that exits with its gloo group alive can abort at interpreter exit.
+    import socket
+
+    import torch.distributed as dist
+    from mmengine.config import Config
+
+    from spairkit.engine.distributed import distributed_session
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
+                           MASTER_PORT=str(port)).items():
+        monkeypatch.setenv(key, value)
+    cfg = Config(dict(model=dict(type='Toy')))
+
+    def session():
+        with distributed_session(cfg, 'pytorch'):
+            assert dist.is_initialized() and dist.get_world_size() == 1
+            assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+            if fail:
+                raise RuntimeError('training failed')
+
+    if fail:
+        with pytest.raises(RuntimeError, match='training failed'):
+            session()
+    else:
+        session()
+    assert not dist.is_initialized()

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 
 from spairkit.cli.runner_setup import add_common_runner_arguments, build_runner, prepare_config
-from spairkit.engine.distributed import prepare_distributed
+from spairkit.engine.distributed import distributed_session
 from spairkit.engine.work_dir_lock import work_dir_lock
 
 NAME = 'train'
@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
         enable_amp(cfg)
     if args.seed is not None:
         cfg.setdefault('randomness', {})['seed'] = args.seed
-    prepare_distributed(cfg, args.launcher)
-    with work_dir_lock(cfg.work_dir):  # before the runner writes logs or checkpoints
+    with distributed_session(cfg, args.launcher), work_dir_lock(cfg.work_dir):
+        # the lock is taken before the runner writes logs or checkpoints
         runner = build_runner(cfg)
         runner.train()
     return 0
