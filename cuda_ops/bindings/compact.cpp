@@ -1,14 +1,12 @@
-// Compact (site-list) path of the mask-guided blocks: argument checks, device
-// dispatch and registration. Every entry point is a plain function of tensors
+// Compact (site-list) path of the mask-guided blocks: argument checks and
+// device dispatch. Every entry point is a plain function of tensors
 // (and ints/floats), so it can be registered as a torch.library op unchanged.
 //
 // Compact convolution: the SC layers are submanifold convolutions on the rows;
 // they reuse the sparse-conv building blocks (sparse_gemm on the rows with the
 // plan's neighbour table, and for backward the flipped-weight GEMM on the same
 // table), exposed here as rows -> rows functions.
-#include <torch/extension.h>
-
-#include "spairkit_ops.h"
+#include "entry_points.h"
 
 namespace spairkit {
 namespace {
@@ -164,38 +162,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward(
               "cca_sites backward: grad_out must be (P, C)");
   return SPAIRKIT_DISPATCH_DEVICE(value, cca_sites_backward, grad_out.to(value.scalar_type()),
                                   q_rows, key, value, w_rows, lists, scale);
-}
-
-void bind_compact(pybind11::module_& m) {
-  namespace py = pybind11;
-  m.def("site_plan", &site_plan, "The compact-path plan of a CPU mask (13 tensors)",
-        py::arg("mask"), py::arg("kernel_size"), py::arg("dilation"));
-  m.def("gather_sites", &gather_sites, "rows (P, C) = dense at the active pixels",
-        py::arg("dense"), py::arg("active"));
-  m.def("scatter_sites", &scatter_sites, "dense with the rows written at the active pixels",
-        py::arg("dense"), py::arg("rows"), py::arg("active"));
-  m.def("scatter_sites_zero", &scatter_sites_zero, "zeros with the rows at the active pixels",
-        py::arg("rows"), py::arg("active"), py::arg("n"), py::arg("h"), py::arg("w"));
-  m.def("site_conv_forward", &site_conv_forward, "Submanifold conv on site rows",
-        py::arg("rows"), py::arg("weight"), py::arg("bias"), py::arg("nbr"));
-  m.def("site_conv_backward", &site_conv_backward,
-        "Submanifold conv on site rows, backward -> (grad_rows, grad_weight, grad_bias)",
-        py::arg("grad_out"), py::arg("rows"), py::arg("weight"), py::arg("nbr"),
-        py::arg("need_rows"), py::arg("need_weight"), py::arg("need_bias"));
-  m.def("halo_cols", &halo_cols, "im2col of a dense conv at the sites (rows + dense)",
-        py::arg("rows"), py::arg("dense"), py::arg("active"), py::arg("nbr"),
-        py::arg("kernel_size"), py::arg("dilation"));
-  m.def("halo_cols_backward", &halo_cols_backward, "-> (grad_rows, grad_dense)",
-        py::arg("gcols"), py::arg("active"), py::arg("nbr"), py::arg("row_of"), py::arg("n"),
-        py::arg("c"), py::arg("h"), py::arg("w"), py::arg("kernel_size"), py::arg("dilation"));
-  m.def("cca_sites_forward", &cca_sites_forward,
-        "Masked criss-cross attention of the site rows -> out rows (P, C)", py::arg("q_rows"),
-        py::arg("key"), py::arg("value"), py::arg("w_rows"), py::arg("lists"),
-        py::arg("scale"));
-  m.def("cca_sites_backward", &cca_sites_backward,
-        "-> (grad_q_rows, grad_key, grad_value, grad_w_rows)", py::arg("grad_out"),
-        py::arg("q_rows"), py::arg("key"), py::arg("value"), py::arg("w_rows"),
-        py::arg("lists"), py::arg("scale"));
 }
 
 }  // namespace spairkit

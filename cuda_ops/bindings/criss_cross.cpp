@@ -1,7 +1,5 @@
 // Masked criss-cross attention: argument checks and device dispatch.
-#include <torch/extension.h>
-
-#include "spairkit_ops.h"
+#include "entry_points.h"
 
 namespace spairkit {
 namespace {
@@ -47,19 +45,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_backward(
               "masked_criss_cross_attention backward: grad_out must have the shape of value");
   return SPAIRKIT_DISPATCH_DEVICE(value, cca_backward, grad_out.to(value.scalar_type()), query,
                                   key, value, mask, weights, scale, stats);
-}
-
-void bind_criss_cross(pybind11::module_& m) {
-  m.def("cca_forward", &cca_forward,
-        "Masked criss-cross attention forward -> (out, stats for backward)",
-        pybind11::arg("query"), pybind11::arg("key"), pybind11::arg("value"),
-        pybind11::arg("mask"), pybind11::arg("weights"), pybind11::arg("scale"));
-  m.def("cca_backward", &cca_backward,
-        "Masked criss-cross attention backward -> (grad_query, grad_key, grad_value, "
-        "grad_weights)",
-        pybind11::arg("grad_out"), pybind11::arg("query"), pybind11::arg("key"),
-        pybind11::arg("value"), pybind11::arg("mask"), pybind11::arg("weights"),
-        pybind11::arg("scale"), pybind11::arg("stats"));
 }
 
 }  // namespace spairkit

@@ -9,9 +9,7 @@
 //   transposed (Cin, k*k*Cout): the input gradient of a submanifold convolution is
 //   itself a submanifold convolution on the same plan (neighbourhoods are symmetric).
 // A full mask runs the dense convolution (and its backward): it is the same operator.
-#include <torch/extension.h>
-
-#include "spairkit_ops.h"
+#include "entry_points.h"
 
 namespace spairkit {
 namespace {
@@ -129,21 +127,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sparse_conv_backward(
     gx = SPAIRKIT_DISPATCH_DEVICE(grad_out, scatter_rows, gx_act, active, n, h, w, format);
   }
   return {gx, gw, gb};
-}
-
-void bind_sparse_conv(pybind11::module_& m) {
-  m.def("sparse_plan", &sparse_plan, "Active-site plan (active, nbr) of a mask",
-        pybind11::arg("mask"), pybind11::arg("kernel_size"), pybind11::arg("dilation"));
-  m.def("sparse_conv_forward", &sparse_conv_forward,
-        "Submanifold sparse conv forward -> (out, saved input: x_active, or x for a full mask)", pybind11::arg("x"),
-        pybind11::arg("weight"), pybind11::arg("bias"), pybind11::arg("active"),
-        pybind11::arg("nbr"), pybind11::arg("dilation"));
-  m.def("sparse_conv_backward", &sparse_conv_backward,
-        "Submanifold sparse conv backward -> (grad_x, grad_weight, grad_bias)",
-        pybind11::arg("grad_out"), pybind11::arg("saved"), pybind11::arg("weight"),
-        pybind11::arg("active"), pybind11::arg("nbr"), pybind11::arg("dilation"),
-        pybind11::arg("need_input"),
-        pybind11::arg("need_weight"), pybind11::arg("need_bias"));
 }
 
 }  // namespace spairkit

@@ -3,8 +3,8 @@
 //
 // Layout (as in MMCV): kernels/ holds device code shared by the launchers,
 // cpu/ the ATen CPU implementations, cuda/ the CUDA launchers, bindings/ one file
-// per operator family that validates arguments, dispatches on the device and
-// registers the functions with pybind11.
+// per operator family that validates arguments and dispatches on the device, and
+// module.cpp, the one file that registers them all with pybind11.
 #pragma once
 
 #include <ATen/ATen.h>

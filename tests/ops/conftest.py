@@ -1,15 +1,96 @@
-"""Naive per-pixel implementations of the SPEC.md operators, used as test oracles.
+"""Naive per-pixel implementations of the SPEC.md operators, used as test oracles;
+and the background start of the CUDA build that ``test_cuda_build.py`` checks.
 
-They are written straight from the spec's sentences with Python loops, independent
-of the vectorised reference, so an agreement between the two means something.
+The oracles are written straight from the spec's sentences with Python loops,
+independent of the vectorised reference, so an agreement between the two means
+something.
 """
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+
+from spairkit.ops import _build
+
+CUDA_BUILD_CHILD = Path(__file__).with_name('cuda_build_child.py')
+
+
+@dataclass
+class CudaBuild:
+    """A running ``cuda_build_child.py``; its output goes to files (a pipe could fill)."""
+
+    proc: subprocess.Popen
+    stdout: tempfile.SpooledTemporaryFile
+    stderr: tempfile.SpooledTemporaryFile
+
+    def result(self, timeout: float = 1800) -> tuple[str | None, str]:
+        """Wait for the child: (its last stdout line, '') or (None, its stderr tail)."""
+        code = self.proc.wait(timeout=timeout)
+        self.stdout.seek(0)
+        self.stderr.seek(0)
+        out, err = self.stdout.read(), self.stderr.read()
+        if code != 0:
+            return None, err[-6000:]
+        return out.strip().splitlines()[-1], ''
+
+
+def start_cuda_build(niceness: int = 0) -> CudaBuild:
+    out = tempfile.TemporaryFile('w+')
+    err = tempfile.TemporaryFile('w+')
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    proc = subprocess.Popen([sys.executable, str(CUDA_BUILD_CHILD), str(niceness)],
+                            stdout=out, stderr=err, text=True, env=env)
+    return CudaBuild(proc, out, err)
+
+
+CUDA_BUILD = pytest.StashKey[CudaBuild]()
+
+
+def _needs_cuda_build(item: pytest.Item) -> bool:
+    return 'cuda_module' in getattr(item, 'fixturenames', ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the CUDA build now, niced, and run the tests that need it last.
+
+    A fresh CUDA build takes about three minutes of nvcc on two cores; run in the
+    background at the lowest priority it uses the cores the rest of the suite leaves
+    idle (most tests are single-threaded or wait on subprocesses), instead of adding
+    its wall time to the suite's.
+    """
+    cuda = [item for item in items if _needs_cuda_build(item)]
+    if not cuda or _build.nvcc_toolkit() is None:
+        return
+    items[:] = [item for item in items if not _needs_cuda_build(item)] + cuda
+    config.stash[CUDA_BUILD] = start_cuda_build(niceness=19)
+
+
+@pytest.fixture(scope='session')
+def cuda_module(request) -> dict:
+    """The info dict ``cuda_build_child.py`` prints, its build and import done in a
+    fresh process once; waits for the background start (above), or starts it now at
+    normal priority when the hook did not (e.g. ``nvcc`` appeared after collection)."""
+    build = request.config.stash.get(CUDA_BUILD, None) or start_cuda_build()
+    line, error = build.result()
+    assert line is not None, f'CUDA build or import failed:\n{error}'
+    return json.loads(line)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    build = config.stash.get(CUDA_BUILD, None)
+    if build is not None and build.proc.poll() is None:
+        build.proc.kill()
+        build.proc.wait()
 
 
 def naive_sparse_conv2d(x, mask, weight, bias=None, dilation=1):

@@ -6,24 +6,20 @@ headers and libraries the toolkit lacks come from torch's CUDA wheels
 (:func:`spairkit.ops._build.cuda_build_env`), the target is ``TORCH_CUDA_ARCH_LIST``
 (default 9.0 without a GPU). The build lives in the normal build cache, so a later
 run (or ``spairkit ops build --cuda``) only rebuilds what changed. Measured on the
-2-core machine, load ~1.5, MAX_JOBS=2, sources of commit 961c5c7 (before the compact
-path): a fresh build 139 s wall, an up-to-date check 4 s; the compact-path sources
-add two files. That is why this file replaces the old compile-only nvcc test
-instead of adding to it.
+2-core machine, idle, MAX_JOBS=2, with one pybind11 file (a fresh build 125 s wall (178 s before, when every binding
+file included ``torch/extension.h``), an up-to-date check 4 s.
 
-The module is imported in a fresh process (beside the CPU build other tests load):
-every function the binding sources declare is there, ``with_cuda()`` is true, CPU
+The build and the import run in a fresh process (``cuda_build_child.py``, beside the
+CPU build other tests load), started in the background when collection ends and at
+the lowest priority (``conftest.py``): the ``cuda_module`` fixture waits for it. In
+that process every function the binding sources declare is there, ``with_cuda()`` is true, CPU
 tensors take the CPU kernels of the same build (the dispatch is by device), and a
 bad call is a clear ``RuntimeError`` naming the operator.
 """
 from __future__ import annotations
 
-import functools
-import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -34,33 +30,6 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(_build.nvcc_toolkit() is None,
                                  reason='needs a CUDA build of torch and nvcc')]
 
-_CHILD = r'''
-import json, sys, time
-import torch
-from spairkit.ops import _build
-
-spec = _build.build_spec(True)
-start = time.monotonic()
-mod = _build.load_extension(spec)
-seconds = time.monotonic() - start
-
-mask = torch.zeros(2, 1, 5, 7, dtype=torch.bool)
-mask[0, 0, 1, 2] = mask[0, 0, 4, 6] = mask[1, 0, 0, 0] = True
-active, nbr = mod.sparse_plan(mask, 3, 1)
-try:
-    q = torch.randn(1, 2, 4, 4)
-    mod.cca_forward(q, q, q, torch.ones(1, 1, 3, 3, dtype=torch.bool),
-                    torch.ones(1, 4, 4, 4), 1.0)
-    error = None
-except RuntimeError as exc:
-    error = str(exc).splitlines()[0]
-print(json.dumps({
-    'seconds': seconds, 'library': str(spec.library), 'file': mod.__file__,
-    'with_cuda': mod.with_cuda(), 'names': sorted(n for n in dir(mod) if not n.startswith('_')),
-    'active': active.tolist(), 'nbr_shape': list(nbr.shape), 'error': error,
-}))
-'''
-
 
 def _declared_functions(source_dir: Path) -> set[str]:
     """Every ``m.def("name", ...)`` of the binding sources being built."""
@@ -68,25 +37,6 @@ def _declared_functions(source_dir: Path) -> set[str]:
     for src in (source_dir / 'bindings').glob('*.cpp'):
         names |= set(re.findall(r'm\.def\(\s*"(\w+)"', src.read_text()))
     return names
-
-
-@functools.cache
-def _build_and_import() -> tuple[dict | None, str]:
-    """Build (or find up to date) and import in a fresh process, once per session:
-    the info dict, or None and the child's error output."""
-    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
-    proc = subprocess.run([sys.executable, '-c', _CHILD], capture_output=True, text=True,
-                          env=env, timeout=1800)
-    if proc.returncode != 0:
-        return None, proc.stderr[-6000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1]), ''
-
-
-@pytest.fixture
-def cuda_module():
-    info, error = _build_and_import()
-    assert info is not None, f'CUDA build or import failed:\n{error}'
-    return info
 
 
 def test_cuda_build_links_and_imports(cuda_module):
