@@ -6,15 +6,16 @@ headers and libraries the toolkit lacks come from torch's CUDA wheels
 (:func:`spairkit.ops._build.cuda_build_env`), the target is ``TORCH_CUDA_ARCH_LIST``
 (default 9.0 without a GPU). The build lives in the normal build cache, so a later
 run (or ``spairkit ops build --cuda``) only rebuilds what changed. Measured on the
-2-core machine, idle, MAX_JOBS=2, with one pybind11 file (a fresh build 125 s wall (178 s before, when every binding
-file included ``torch/extension.h``), an up-to-date check 4 s.
+2-core machine, idle, MAX_JOBS=2: a fresh build 125 s wall with one pybind11 file
+(``bindings/module.cpp``; 178 s when every binding file included
+``torch/extension.h``), an up-to-date check 4 s.
 
 The build and the import run in a fresh process (``cuda_build_child.py``, beside the
 CPU build other tests load), started in the background when collection ends and at
-the lowest priority (``conftest.py``): the ``cuda_module`` fixture waits for it. In
-that process every function the binding sources declare is there, ``with_cuda()`` is true, CPU
-tensors take the CPU kernels of the same build (the dispatch is by device), and a
-bad call is a clear ``RuntimeError`` naming the operator.
+the lowest priority (``conftest.py``); the ``cuda_module`` fixture waits for it. In
+that process every function the binding sources declare is there, ``with_cuda()``
+is true, CPU tensors take the CPU kernels of the same build (the dispatch is by
+device), and a bad call is a clear ``RuntimeError`` naming the operator.
 """
 from __future__ import annotations
 
