@@ -80,6 +80,19 @@ def test_demo_applies_the_task_demo_options_to_both_stages():
         assert rain.train_dataloader.dataset.patch_size == 160
         # only the training patches: the held-out evaluation is the same for every task
         assert shadow.test_dataloader.dataset.patch_size == 160
+    # raindrops: MSE + L1 on the clean pixels instead of the demo's L1, built as it trains
+    from spairkit.models.losses.composite import SumOfLosses
+    from spairkit.registry import LOSSES
+
+    drop = _stage_config('spairkit::demo/demo_restorer.py', 'unused', fast=False,
+                         task='raindrop')
+    assert 'pixel_loss' not in rain.model
+    loss = LOSSES.build(drop.model.pixel_loss.to_dict())
+    assert isinstance(loss, SumOfLosses) and loss.requires_mask
+    pred, target = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., :2, :] = 1  # half the pixels degraded: the L1 term sees the other half
+    assert float(loss(pred, target, mask)) == pytest.approx(1.0 + 0.2 * 0.5)
 
 
 def test_demo_unknown_task_is_a_one_line_error(tmp_path, capsys):
