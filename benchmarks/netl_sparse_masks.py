@@ -36,7 +36,6 @@ LOSS_PRESETS = {
                            losses=[dict(type='BCELoss', pos_weight='batch'),
                                    dict(type='DiceLoss')]),
     'focal': dict(type='FocalLoss', alpha=0.75, gamma=2.0, loss_weight=10.0),
-    'bce_pw3': dict(type='BCELoss', pos_weight=3.0),
 }
 
 #: Net_L networks under test (replacing the demo's ``model.netl``): the demo's dense

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import IO
 
 import pytest
 import torch
@@ -30,8 +31,8 @@ class CudaBuild:
     """A running ``cuda_build_child.py``; its output goes to files (a pipe could fill)."""
 
     proc: subprocess.Popen
-    stdout: tempfile.SpooledTemporaryFile
-    stderr: tempfile.SpooledTemporaryFile
+    stdout: IO[str]
+    stderr: IO[str]
 
     def result(self, timeout: float = 1800) -> tuple[str | None, str]:
         """Wait for the child: (its last stdout line, '') or (None, its stderr tail)."""
@@ -45,6 +46,7 @@ class CudaBuild:
 
 
 def start_cuda_build(niceness: int = 0) -> CudaBuild:
+    """Start ``cuda_build_child.py`` at ``niceness`` (one torch thread); returns at once."""
     out = tempfile.TemporaryFile('w+')
     err = tempfile.TemporaryFile('w+')
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
