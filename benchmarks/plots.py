@@ -7,7 +7,10 @@
 * ``model_time_vs_resolution.png``  latency vs image side at a few densities;
 * ``<run>_psnr.png``  held-out PSNR per ladder step, per task (seed mean and spread),
   for every ``results/ablation*.json`` (``<run>`` is the file's stem);
-* ``<run>_regions.png``  PSNR on degraded and on clean pixels per ladder step.
+* ``<run>_regions.png``  PSNR on degraded and on clean pixels per ladder step;
+* ``backbone_ladders_curves.png``  training loss per rung of the DED and NAF ladders
+  (seed mean), from ``results/backbone_ladders_*.json``: do the curves flatten?
+* ``backbone_ladders_regions.png``  degraded / clean PSNR per rung of both ladders.
 
 A figure whose results file is missing is not drawn, and the script says so.
 """
@@ -167,6 +170,40 @@ def plot_ablation_regions(ablation: dict, out: Path) -> None:
     plt.close(fig)
 
 
+def plot_ladder_curves(ladders: dict, out: Path) -> None:
+    import numpy as np
+
+    tasks = list(dict.fromkeys(r['task'] for r in ladders['runs']))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        runs = [r for r in ladders['runs'] if r['task'] == task and r.get('curve')]
+        for name in dict.fromkeys(r['rung'] for r in runs):
+            curves = [r['curve'] for r in runs if r['rung'] == name]
+            n = min(len(c) for c in curves)
+            iters = [p['iter'] for p in curves[0][:n]]
+            loss = np.mean([[p['loss'] for p in c[:n]] for c in curves], axis=0)
+            ax.plot(iters, loss, label=f'{name} ({len(curves)} seed{"s" * (len(curves) > 1)})',
+                    ls='-' if name.startswith('NAF') else '--')
+        ax.set_yscale('log')
+        ax.set_xlabel('iteration')
+        ax.set_ylabel('training loss (logged window mean)')
+        ax.set_title(task)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle('DED (dashed) and NAF (solid) ladders, one budget: ' + _subtitle(ladders),
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_ladder_regions(ladders: dict, out: Path) -> None:
+    from spairkit.benchmarking.backbone_ladders import summarise
+
+    rows = summarise(ladders)
+    plot_ablation_regions({'summary': rows, 'machine': ladders['machine']}, out)
+
+
 def latency_pivot(model: dict) -> str:
     """Markdown: one row per density, one column per size x backend (Net_R ms)."""
     from spairkit.benchmarking.tables import format_ms, markdown_table
@@ -232,6 +269,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.markdown:
             from spairkit.benchmarking.ablation import ablation_table
             print(f'{path.name}:\n' + ablation_table(ablation['summary']) + '\n')
+    ladder_files = sorted(args.results.glob('backbone_ladders_*.json'))
+    if ladder_files:
+        ladders = {'runs': [], 'machine': json.loads(ladder_files[0].read_text())['machine']}
+        for path in ladder_files:
+            ladders['runs'] += json.loads(path.read_text()).get('runs', [])
+        if ladders['runs']:
+            plot_ladder_curves(ladders, args.out / 'backbone_ladders_curves.png')
+            plot_ladder_regions(ladders, args.out / 'backbone_ladders_regions.png')
+            drawn += 2
+    else:
+        print(f'no {args.results}/backbone_ladders_*.json: ladder figures not drawn '
+              '(run benchmarks/backbone_ladders.py)')
     print(f'{drawn} figures written to {args.out}')
     return 0
 

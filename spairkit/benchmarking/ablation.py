@@ -92,20 +92,28 @@ def _data_cfgs(cfg, task: str, settings: AblationSettings, seed: int) -> None:
     cfg.val_evaluator = None
 
 
-def _schedule_cfgs(cfg, iters: int, settings: AblationSettings, seed: int,
-                   work_dir: Path) -> None:
+def set_budget(cfg, iters: int, seed: int, work_dir: Path, eta_min: float,
+               log_points: int = 4) -> None:
+    """One fixed budget on ``cfg``: ``iters`` iterations with a cosine decay to
+    ``eta_min``, one checkpoint at the end, ``seed``, about ``log_points`` log lines
+    (the training-loss curve), no progress bars, warnings only."""
     cfg.work_dir = str(work_dir)
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters)
-    cfg.optim_wrapper = dict(type='OptimWrapper',
-                             optimizer=dict(type='Adam', lr=settings.lr, betas=(0.9, 0.999)))
     cfg.param_scheduler = [dict(type='CosineAnnealingLR', by_epoch=False, T_max=iters,
-                                eta_min=settings.lr / 200)]
-    cfg.default_hooks.logger.interval = max(1, iters // 4)
+                                eta_min=eta_min)]
+    cfg.default_hooks.logger.interval = max(1, iters // log_points)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=iters, by_epoch=False,
                                         max_keep_ckpts=1, save_last=True)
     cfg.custom_hooks = []
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.log_level = 'WARNING'
+
+
+def _schedule_cfgs(cfg, iters: int, settings: AblationSettings, seed: int,
+                   work_dir: Path) -> None:
+    cfg.optim_wrapper = dict(type='OptimWrapper',
+                             optimizer=dict(type='Adam', lr=settings.lr, betas=(0.9, 0.999)))
+    set_budget(cfg, iters, seed, work_dir, eta_min=settings.lr / 200)
 
 
 def localizer_config(task: str, settings: AblationSettings, work_dir: Path):
@@ -136,7 +144,8 @@ def rung_config(name: str, task: str, settings: AblationSettings, seed: int,
     return cfg
 
 
-def _train(cfg):
+def train_runner(cfg):
+    """Build a Runner from ``cfg`` and train it: ``(runner, training seconds)``."""
     from spairkit.registry import RUNNERS
 
     runner = RUNNERS.build(cfg)
@@ -145,7 +154,8 @@ def _train(cfg):
     return runner, time.perf_counter() - start
 
 
-def _bare(model: torch.nn.Module) -> torch.nn.Module:
+def bare_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The model inside a DDP / MMEngine wrapper (or the model itself)."""
     return model.module if hasattr(model, 'module') else model
 
 
@@ -153,10 +163,10 @@ def train_localizer(task: str, settings: AblationSettings, work_dir: Path) -> di
     """Train the shared Net_L; its checkpoint, time and held-out mask scores."""
     from spairkit.checkpoint import latest_checkpoint
 
-    runner, seconds = _train(localizer_config(task, settings, work_dir))
+    runner, seconds = train_runner(localizer_config(task, settings, work_dir))
     metrics = {k: float(v) for k, v in runner.test().items() if k.startswith('mask/')}
     return {'checkpoint': str(latest_checkpoint(work_dir)), 'train_s': seconds,
-            'params': count_parameters(_bare(runner.model).netl), 'metrics': metrics}
+            'params': count_parameters(bare_model(runner.model).netl), 'metrics': metrics}
 
 
 def inference_time(model: torch.nn.Module, size: int, reps: int) -> float:
@@ -174,10 +184,10 @@ def inference_time(model: torch.nn.Module, size: int, reps: int) -> float:
 def train_rung(name: str, task: str, settings: AblationSettings, seed: int,
                netl_checkpoint: str, work_dir: Path) -> dict:
     """Train and evaluate one rung; everything the ablation table reports about it."""
-    runner, seconds = _train(rung_config(name, task, settings, seed, netl_checkpoint,
+    runner, seconds = train_runner(rung_config(name, task, settings, seed, netl_checkpoint,
                                          work_dir))
     metrics = {k: float(v) for k, v in runner.test().items()}
-    model = _bare(runner.model)
+    model = bare_model(runner.model)
     return {
         'rung': name, 'task': task, 'seed': seed, 'train_s': seconds,
         'netr_params': count_parameters(model.netr),

@@ -1,8 +1,9 @@
-"""The Table 6 ladder (Net1 -> SPAIR) as model configs, at the library's or a small width.
+"""The Table 6 ladder (Net1 -> SPAIR) and its NAF twin as model configs.
 
 The five rungs are the packaged model configs ``configs/_base_/models/*.py`` (what
 ``spairkit::spair/net{1..4}.py`` and ``spair.py`` train on synthetic rain streaks; the
-rungs here are only the models, task-agnostic). Benchmarks need them at a
+rungs here are only the models, task-agnostic). The NAF family puts the same guidance
+on NAFNet blocks (``naf*.py``): NAF alone, + SFM, + SC, + SNL. Benchmarks need them at a
 CPU-sized width too; :func:`shrink_model_cfg` narrows every rung *in the same way*
 (widths, growth rates, encoder depth), so the rungs still differ only in the blocks
 that Table 6 adds, which is the comparison the ablation is about.
@@ -17,16 +18,18 @@ from spairkit.config import load_config
 
 @dataclass(frozen=True)
 class Rung:
-    """One step of the ladder: its name, what it adds, and its packaged config."""
+    """One step of a ladder: its name, what it adds, its packaged config, and whether
+    it is guided by Net_L (its SFM or blocks read Net_L's features or mask)."""
 
     name: str
     adds: str
     config: str
+    guided: bool = True
 
 
 LADDER = (
     Rung('Net1', 'dense encoder-decoder (DED), no guidance',
-         'spairkit::_base_/models/net1_ded.py'),
+         'spairkit::_base_/models/net1_ded.py', guided=False),
     Rung('Net2', '+ SFM (Net_L features, mask statistics)',
          'spairkit::_base_/models/net2_sfm.py'),
     Rung('Net3', '+ SC (sparse convs in the decoder)', 'spairkit::_base_/models/net3_sc.py'),
@@ -34,6 +37,20 @@ LADDER = (
     Rung('SPAIR', '+ SNL instead of NL (full SPAIR)', 'spairkit::_base_/models/spair.py'),
 )
 RUNG_NAMES = tuple(r.name for r in LADDER)
+
+#: The same guidance on NAFNet blocks (models/backbones/nafnet.py).
+NAF_LADDER = (
+    Rung('NAF', 'NAFNet alone (no Net_L, no mask)', 'spairkit::_base_/models/naf.py',
+         guided=False),
+    Rung('NAF+SFM', '+ SFM (Net_L features at the strided convs)',
+         'spairkit::_base_/models/naf_sfm.py'),
+    Rung('NAF+SFM+SC', '+ SC (sparse convs after each decoder level)',
+         'spairkit::_base_/models/naf_sfm_sc.py'),
+    Rung('NAF+SFM+SC+SNL', '+ SNL (SPAIR on NAF blocks)',
+         'spairkit::_base_/models/naf_spair.py'),
+)
+#: Every ladder, by family name.
+FAMILIES = {'ded': LADDER, 'naf': NAF_LADDER}
 LOCALIZER_CONFIG = 'spairkit::_base_/models/netl.py'
 
 #: Widths of ``spairkit demo`` (configs/demo/*.py): small enough to train on 2 CPU cores.
@@ -43,26 +60,36 @@ SMALL_BLOCK_GROWTH = 8
 
 
 def rung(name: str) -> Rung:
-    """The rung called ``name`` (case-insensitive)."""
-    for r in LADDER:
-        if r.name.lower() == name.lower():
-            return r
-    raise KeyError(f'unknown ladder rung {name!r}; choose from {", ".join(RUNG_NAMES)}')
+    """The rung called ``name`` (case-insensitive), of any family."""
+    for family in FAMILIES.values():
+        for r in family:
+            if r.name.lower() == name.lower():
+                return r
+    names = [r.name for family in FAMILIES.values() for r in family]
+    raise KeyError(f'unknown ladder rung {name!r}; choose from {", ".join(names)}')
+
+
+def width_key(netr: dict) -> str:
+    """The key of Net_R's level-0 width: ``width`` (NAF family) or ``base_channels``."""
+    return 'width' if str(netr.get('type', '')).startswith('NAF') else 'base_channels'
 
 
 def shrink_model_cfg(model: dict) -> dict:
-    """A copy of a SPAIR model config at the demo's width (same change for every rung)."""
+    """A copy of a SPAIR model config at the demo's width (same change for every rung).
+
+    The NAF family keeps its own width keys (only the block growth shrinks); its width
+    is set by parameter matching (:mod:`spairkit.benchmarking.backbone_ladders`).
+    """
     model = copy.deepcopy(model)
     model['netl'] = dict(model['netl'], **SMALL_NETL)
     if model.get('netr') is not None:
-        netr = dict(model['netr'], **SMALL_NETR)
-        blocks = []
-        for block in netr.get('decoder_blocks') or []:
-            block = dict(block)
-            if 'growth' in block:
-                block['growth'] = SMALL_BLOCK_GROWTH
-            blocks.append(block)
-        netr['decoder_blocks'] = blocks
+        netr = dict(model['netr'])
+        if width_key(netr) == 'base_channels':
+            netr.update(SMALL_NETR)
+        if 'decoder_blocks' in netr:  # NAFNet alone takes none
+            netr['decoder_blocks'] = [
+                dict(block, growth=SMALL_BLOCK_GROWTH) if 'growth' in block else dict(block)
+                for block in netr['decoder_blocks'] or []]
         model['netr'] = netr
     return model
 

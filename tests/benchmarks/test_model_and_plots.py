@@ -65,10 +65,18 @@ def _fake_results(tmp_path: Path) -> Path:
     (results / 'model.json').write_text(json.dumps({'machine': machine, 'latency': latency}))
     (results / 'ablation.json').write_text(json.dumps(
         {'machine': machine, 'summary': summary, 'runs': runs}))
+    metrics = dict(PSNR=30.0, PSNR_degraded=20.0, PSNR_clean=40.0, input_PSNR=25.0,
+                   input_PSNR_degraded=15.0, input_PSNR_clean=41.0)
+    ladder = [dict(task='raindrop', rung=r, family=f, seed=s, width=8, netr_params=1000,
+                   netl_params=0, infer_s=0.1, train_s=1.0, metrics=metrics,
+                   curve=[dict(iter=i, loss=1.0 / i) for i in (10, 20, 30)])
+              for r, f in (('NAF', 'naf'), ('Net1', 'ded')) for s in (0, 1)]
+    (results / 'backbone_ladders_raindrop.json').write_text(json.dumps(
+        {'machine': machine, 'runs': ladder}))
     return results
 
 
-def test_plots_draws_all_four_figures_and_prints_tables(tmp_path, capsys):
+def test_plots_draws_all_six_figures_and_prints_tables(tmp_path, capsys):
     plots = _load_script('plots')
     out = tmp_path / 'img'
     assert plots.main(['--results', str(_fake_results(tmp_path)), '--out', str(out),
@@ -77,8 +85,9 @@ def test_plots_draws_all_four_figures_and_prints_tables(tmp_path, capsys):
     assert '| SPAIR, 5%' in text and 'skipped' in text and '| Net1 (any)' in text
     assert '| rain_streak | SPAIR' in text and '31.00 ± 0.20' in text
     names = sorted(p.name for p in out.glob('*.png'))
-    assert names == ['ablation_psnr.png', 'ablation_regions.png', 'model_time_vs_density.png',
-                     'model_time_vs_resolution.png']
+    assert names == ['ablation_psnr.png', 'ablation_regions.png',
+                     'backbone_ladders_curves.png', 'backbone_ladders_regions.png',
+                     'model_time_vs_density.png', 'model_time_vs_resolution.png']
     assert all((out / n).stat().st_size > 5000 for n in names)
 
 
@@ -88,4 +97,5 @@ def test_plots_says_which_figures_it_could_not_draw(tmp_path, capsys):
     assert plots.main(['--results', str(tmp_path / 'empty'), '--out', str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert 'model figures not drawn' in out and 'ablation figures not drawn' in out
+    assert 'ladder figures not drawn' in out
     assert '0 figures written' in out

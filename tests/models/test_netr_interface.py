@@ -116,6 +116,9 @@ def test_guides_beyond_netl_levels_and_wrong_widths_are_config_errors(registered
     ('spairkit::_base_/models/spair.py', (0, 1)),
     ('spairkit::_base_/models/net1_ded.py', ()),
     ('spairkit::_base_/models/spair_timm.py', (0, 1)),
+    ('spairkit::_base_/models/naf.py', ()),
+    ('spairkit::_base_/models/naf_sfm.py', (0, 1)),
+    ('spairkit::_base_/models/naf_spair.py', (0, 1)),
     (str(REPO / 'examples/custom_netr/configs/spair_coarse_snl_mobilenet.py'), (0,)),
 ])
 def test_packaged_and_example_net_rs_conform(config, levels):
@@ -135,3 +138,14 @@ def test_nafnet_restorer_conforms():
     assert plain.guide_levels == ()
     x = torch.rand(1, 3, 8, 8)
     assert plain(x, None, None).shape == x.shape
+
+
+def test_uses_mask_follows_the_blocks_that_read_it():
+    dense_only = dict(type='NetR', base_channels=8, num_levels=2, growth=4, num_dense_layers=1,
+                      decoder_blocks=[dict(type='DenseBlock', growth=4, num_layers=1)])
+    assert not build_netr(dense_only, [4, 8]).uses_mask  # DenseBlock ignores its mask
+    sc = dict(dense_only, decoder_blocks=[dict(type='SparseConvBlock', growth=4, num_layers=1)])
+    assert build_netr(sc, [4, 8]).uses_mask
+    assert build_netr(dict(dense_only, sfm=dict(type='SFM')), [4, 8]).uses_mask
+    assert not build_netr(dict(type='NAFNetR', width=8, num_levels=2, decoder_blocks=[]),
+                          [4, 8]).uses_mask

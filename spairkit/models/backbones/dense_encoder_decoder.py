@@ -42,6 +42,13 @@ def _per_level_blocks(decoder_blocks, num_levels: int) -> list[list[dict]]:
                       f'or a list of per-level lists of block dicts, got {decoder_blocks!r}')
 
 
+def blocks_read_mask(decoder_blocks: nn.ModuleList) -> bool:
+    """Whether any decoder block reads its mask: a block says it does not with a
+    ``reads_mask = False`` class attribute (e.g. DenseBlock); otherwise it is assumed to."""
+    return any(getattr(block, 'reads_mask', True)
+               for level in decoder_blocks for block in level)
+
+
 def build_sfm_blocks(sfm: dict | None, sfm_levels: Sequence[int] | None,
                      guide_channels: Sequence[int] | None, chans: Sequence[int]
                      ) -> tuple[list[int], nn.ModuleDict]:
@@ -151,6 +158,11 @@ class DenseEncoderDecoder(BaseModule):
     def uses_guides(self) -> bool:
         """Whether the network fuses guide (Net_L) features through SFM."""
         return len(self.sfm) > 0
+
+    @property
+    def uses_mask(self) -> bool:
+        """Whether any block reads the mask (SFM or a mask-guided decoder block)."""
+        return self.uses_guides or blocks_read_mask(self.decoder_blocks)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 guides: Sequence[torch.Tensor] | None = None

@@ -33,7 +33,7 @@ from spairkit.registry import MODELS
 from ..blocks.compact import plan_pyramid, run_blocks
 from ..networks.interface import NetRInterface
 from ..padding import crop_to, mask_pyramid, pad_to_multiple
-from .dense_encoder_decoder import _per_level_blocks, build_sfm_blocks
+from .dense_encoder_decoder import _per_level_blocks, blocks_read_mask, build_sfm_blocks
 
 
 class LayerNorm2d(nn.Module):
@@ -175,7 +175,7 @@ class NAFNetBackbone(BaseModule):
     @property
     def uses_mask(self) -> bool:
         """Whether any block reads the mask (SFM or a decoder block)."""
-        return self.uses_guides or any(len(level) for level in self.decoder_blocks)
+        return self.uses_guides or blocks_read_mask(self.decoder_blocks)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 guides: Sequence[torch.Tensor] | None = None

@@ -29,6 +29,9 @@ class DenseBlock(nn.Module):
         act: activation name (``'lrelu'``, ``'relu'``, ``'gelu'``).
     """
 
+    #: The block ignores the mask (read by ``backbones.dense_encoder_decoder.blocks_read_mask``).
+    reads_mask = False
+
     def __init__(self, channels: int, growth: int = 16, num_layers: int = 4,
                  act: str = 'lrelu'):
         super().__init__()
