@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--skip-rungs', default='',
                    help='comma-separated rungs not to train (e.g. Net4: its dense non-local '
                         'costs about 7x a step of the others here)')
+    p.add_argument('--rungs', default='',
+                   help='comma-separated: train only these rungs (default: every rung)')
+    p.add_argument('--no-gate', action='store_true',
+                   help='guided rungs without the output gate (an ablation of the gate)')
+    p.add_argument('--netl-checkpoint', action='append', default=[], metavar='TASK=PTH',
+                   help="reuse a task's Net_L trained earlier by this recipe (repeatable)")
     p.add_argument('--seeds', type=int, nargs='+', default=list(d.seeds))
     p.add_argument('--netr-iters', type=int, default=d.netr_iters)
     p.add_argument('--batch-size', type=int, default=d.batch_size)
@@ -71,10 +77,19 @@ def settings_from(args: argparse.Namespace) -> LadderSettings:
         families=parse_names(args.families, tuple(FAMILIES), '--families'),
         seeds=tuple(args.seeds), netr_iters=args.netr_iters, batch_size=args.batch_size,
         crop_size=args.crop_size, reference_width=args.reference_width,
-        work_dir=args.work_dir)
+        work_dir=args.work_dir, gate=not args.no_gate)
     all_rungs = tuple(r.name for f in FAMILIES.values() for r in f)
-    s.skip_rungs = parse_names(args.skip_rungs, all_rungs, '--skip-rungs') \
-        if args.skip_rungs else ()
+    skip = parse_names(args.skip_rungs, all_rungs, '--skip-rungs') if args.skip_rungs else ()
+    if args.rungs:
+        only = parse_names(args.rungs, all_rungs, '--rungs')
+        skip += tuple(n for n in all_rungs if n not in only and n not in skip)
+    s.skip_rungs = skip
+    for item in args.netl_checkpoint:
+        task, sep, path = item.partition('=')
+        if not sep or task not in s.tasks or not Path(path).is_file():
+            raise ValueError(f'--netl-checkpoint {item!r}: expected TASK=PATH with TASK one '
+                             f'of --tasks and PATH an existing checkpoint')
+        s.netl_checkpoints[task] = path
     if args.quick:
         s.netr_iters, s.netl_iters, s.batch_size, s.crop_size = 2, 2, 2, 32
         s.heldout_samples, s.timing_reps, s.curve_points = 1, 1, 1

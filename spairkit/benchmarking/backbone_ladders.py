@@ -53,6 +53,9 @@ class LadderSettings:
     families: tuple[str, ...] = ('naf', 'ded')
     seeds: tuple[int, ...] = (0, 1, 2)
     skip_rungs: tuple[str, ...] = ()
+    gate: bool = True  # False: guided rungs without the output gate (an ablation of it)
+    #: task -> a Net_L checkpoint trained earlier by this recipe (not trained again)
+    netl_checkpoints: dict = dataclasses.field(default_factory=dict)
     netr_iters: int = 2000
     batch_size: int = 2
     crop_size: int = 96
@@ -76,13 +79,16 @@ def family_rungs(family: str) -> tuple[Rung, ...]:
     return FAMILIES[family]
 
 
-def base_model(name: str) -> dict:
-    """Rung ``name``'s model on the demo's Net_L, with or without guidance (module doc)."""
+def base_model(name: str, gate: bool = True) -> dict:
+    """Rung ``name``'s model on the demo's Net_L, with or without guidance (module doc);
+    ``gate=False`` drops the output gate of a guided rung."""
     recipe = load_config(RESTORER_RECIPE).model.to_dict()
     model = model_cfg(name, small=True)
     netr = model['netr']
     if rung(name).guided:
         model = dict(recipe, netr=netr, with_netl=True)
+        if not gate:
+            model['output_gate'] = None
     else:
         model = dict(recipe, netr=netr, with_netl=False, output_gate=None)
     model['netl_checkpoint'] = None
@@ -138,11 +144,12 @@ def matched_models(settings: LadderSettings) -> dict[str, dict]:
     out = {}
     for family in settings.families:
         for r in family_rungs(family):
-            model = base_model(r.name)
+            model = base_model(r.name, settings.gate)
             width, params = match_width(model, target, settings.tolerance)
             model = with_width(model, width)
             _, netl = netr_parameters(model)
-            out[r.name] = {'family': family, 'model': model, 'width': width,
+            label = r.name if settings.gate or not r.guided else f'{r.name}, no gate'
+            out[r.name] = {'family': family, 'label': label, 'model': model, 'width': width,
                            'netr_params': params, 'netl_params': netl,
                            'target_params': target}
     return out
@@ -226,7 +233,7 @@ def train_rung(name: str, entry: dict, task: str, settings: LadderSettings, seed
     metrics = {k: float(v) for k, v in runner.test().items()}
     model = bare_model(runner.model)
     size = cfg.test_dataloader.dataset.patch_size
-    return {'rung': name, 'family': entry['family'], 'task': task, 'seed': seed,
+    return {'rung': entry['label'], 'family': entry['family'], 'task': task, 'seed': seed,
             'width': entry['width'], 'netr_params': entry['netr_params'],
             'netl_params': entry['netl_params'], 'train_s': seconds,
             'infer_s': inference_time(model, size, settings.timing_reps),
@@ -267,6 +274,9 @@ def run_ladders(settings: LadderSettings, log: Callable[[str], None] = print,
                     log(f'[{task}] {family} seed {seed}: not run ({reason})')
                     continue
                 block_start = time.perf_counter()
+                if task not in results['localizers'] and task in settings.netl_checkpoints:
+                    results['localizers'][task] = {
+                        'checkpoint': settings.netl_checkpoints[task], 'reused': True}
                 if task not in results['localizers']:
                     log(f'[{task}] training the shared Net_L')
                     results['localizers'][task] = train_localizer(task, settings,

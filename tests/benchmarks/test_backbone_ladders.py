@@ -136,3 +136,18 @@ def test_bad_rung_name_is_a_one_line_error(capsys):
     assert script.main(['--skip-rungs', 'Net9', '--out', '/nonexistent/x.json']) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and 'Net9' in lines[0]
+
+
+def test_packaged_naf_family_configs_match_naf_alone_parameters():
+    from spairkit.benchmarking.backbone_ladders import netr_parameters
+    from spairkit.benchmarking.ladder import model_cfg
+
+    def params(name):
+        model = model_cfg(name)
+        if name != 'NAF':
+            model['use_gt_mask'] = True  # no Net_L checkpoint needed to count parameters
+        return netr_parameters(model)[0]
+
+    target = params('NAF')
+    for name in ('NAF+SFM', 'NAF+SFM+SC', 'NAF+SFM+SC+SNL'):
+        assert abs(params(name) - target) <= 0.05 * target, name

@@ -4,4 +4,5 @@ _base_ = ['./naf_sfm_sc.py']
 
 sc_block = dict(type='SparseConvBlock', growth=16, num_layers=6)
 snl_block = dict(type='SparseNonLocal', qk_channels=None, num_steps=2)
-model = dict(netr=dict(decoder_blocks=[sc_block, snl_block]))
+# Width 19: Net_R matches NAF alone's 400k parameters (403k).
+model = dict(netr=dict(width=19, decoder_blocks=[sc_block, snl_block]))
