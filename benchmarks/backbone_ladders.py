@@ -25,6 +25,7 @@ import torch
 from spairkit.benchmarking.ablation import parse_names, save_results
 from spairkit.benchmarking.backbone_ladders import (
     LadderSettings,
+    against_reference,
     run_ladders,
     step_times,
     step_verdicts,
@@ -66,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--out', type=Path, default=Path('benchmarks/results/backbone_ladders.json'))
     p.add_argument('--summarise', type=Path, nargs='+', metavar='JSON',
                    help='train nothing: merge these results files and print the tables')
+    p.add_argument('--times', type=Path, default=None, metavar='JSON',
+                   help='with --summarise: add the step times of a --step-times run')
     p.add_argument('--step-times', action='store_true',
                    help='train nothing: time one training step and one inference per rung')
     return p
@@ -103,26 +106,43 @@ def _f(row: dict, key: str, digits: int = 2) -> str:
     return f'{row[key]:.{digits}f}' + (f' ± {std:.{digits}f}' if std is not None else '')
 
 
-def tables(results: dict) -> str:
+def _ms(times: dict, rung: str, key: str) -> str:
+    base = rung.split(',')[0]  # 'NAF+SFM, no gate' times as 'NAF+SFM'
+    return f"{times[base][key] * 1e3:.0f}" if base in times else '-'
+
+
+def tables(results: dict, times: dict | None = None) -> str:
+    """The per-rung table (mean ± std over seeds) and the step verdicts; ``times``:
+    the step times of ``--step-times`` (same size for every rung), if measured."""
+    times = times or {}
     rows = summarise(results)
     body = []
     for r in rows:
         body.append([r['task'], r['rung'], len(r['seeds']), r['width'],
                      f"{r['netr_params'] / 1e3:.0f}k + {r['netl_params'] / 1e3:.0f}k",
-                     _f(r, 'PSNR'), _f(r, 'SSIM', 4), _f(r, 'PSNR_degraded'),
-                     _f(r, 'PSNR_clean'), f"{r['train_s']:.0f}"])
+                     _f(r, 'PSNR'), _f(r, 'SSIM', 3), _f(r, 'PSNR_degraded'),
+                     _f(r, 'PSNR_clean'), _f(r, 'SSIM_degraded', 3), _f(r, 'SSIM_clean', 3),
+                     _ms(times, r['rung'], 'train_step_s'), _ms(times, r['rung'], 'infer_s')])
     first = {r['task']: r for r in rows}
     for task, r in first.items():
-        body.append([task, 'input', '-', '-', '-', _f(r, 'input_PSNR'), _f(r, 'input_SSIM', 4),
-                     _f(r, 'input_PSNR_degraded'), _f(r, 'input_PSNR_clean'), '-'])
+        body.append([task, 'input', '-', '-', '-'] + [
+            f"{r[k]:.{d}f}" if k in r else '-' for k, d in (
+                ('input_PSNR', 2), ('input_SSIM', 3), ('input_PSNR_degraded', 2),
+                ('input_PSNR_clean', 2), ('input_SSIM_degraded', 3),
+                ('input_SSIM_clean', 3))] + ['-', '-'])
     out = markdown_table(['task', 'rung', 'seeds', 'width', 'params R + L', 'PSNR', 'SSIM',
-                          'PSNR degraded', 'PSNR clean', 'train s'], body)
+                          'PSNR deg', 'PSNR clean', 'SSIM deg', 'SSIM clean',
+                          'train step ms', 'infer ms'], body)
     verdicts = [[v['task'], v['family'], f"{v['from']} -> {v['to']}", f"{v['gain']:+.2f}",
                  '-' if v['noise'] is None else f"{v['noise']:.2f}",
                  {None: 'no verdict (1 seed)', True: 'helps', False: 'within noise'}[v['helps']]]
                 for v in step_verdicts(rows)]
-    return out + '\n\n' + markdown_table(
+    versus = [[v['task'], v['rung'], f"{v['degraded']:+.2f}", f"{v['clean']:+.2f}",
+               'met' if v['meets'] else 'not met'] for v in against_reference(rows)]
+    return (out + '\n\n' + markdown_table(
         ['task', 'family', 'step', 'gain degraded dB', '2 x spread', 'verdict'], verdicts)
+        + '\n\n' + markdown_table(['task', 'rung', 'vs NAF: degraded dB', 'clean dB',
+                                    'target (>= +0.5, >= 0)'], versus))
 
 
 def merge(paths: list[Path]) -> dict:
@@ -152,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             print(f'backbone_ladders: error: no results file {missing[0]}', file=sys.stderr)
             return 2
-        print(tables(merge(args.summarise)))
+        times = json.loads(args.times.read_text())['step_times'] if args.times else None
+        print(tables(merge(args.summarise), times))
         return 0
     if args.step_times:
         times = step_times(settings)

@@ -390,3 +390,23 @@ def step_verdicts(rows: Sequence[dict], key: str = 'PSNR_degraded') -> list[dict
                             'gain': gain, 'noise': noise,
                             'helps': None if noise is None else bool(gain > noise)})
     return out
+
+
+def against_reference(rows: Sequence[dict], reference: str = 'NAF', degraded_margin: float = 0.5
+                      ) -> list[dict]:
+    """Every other rung against ``reference`` (NAF alone), task by task: the issue's
+    target is >= ``degraded_margin`` dB on degraded pixels and >= 0 dB on clean ones."""
+    out = []
+    for task in dict.fromkeys(r['task'] for r in rows):
+        ref = next((r for r in rows if r['task'] == task and r['rung'] == reference), None)
+        if ref is None:
+            continue
+        for r in rows:
+            if r['task'] != task or r is ref:
+                continue
+            d_deg = r['PSNR_degraded'] - ref['PSNR_degraded']
+            d_clean = r['PSNR_clean'] - ref['PSNR_clean']
+            out.append({'task': task, 'rung': r['rung'], 'degraded': d_deg, 'clean': d_clean,
+                        'meets': bool(d_deg >= degraded_margin and d_clean >= 0)})
+    return out
+

@@ -151,3 +151,14 @@ def test_packaged_naf_family_configs_match_naf_alone_parameters():
     target = params('NAF')
     for name in ('NAF+SFM', 'NAF+SFM+SC', 'NAF+SFM+SC+SNL'):
         assert abs(params(name) - target) <= 0.05 * target, name
+
+
+def test_against_reference_applies_the_issue_target():
+    from spairkit.benchmarking.backbone_ladders import against_reference
+
+    rows = [dict(task='t', rung='NAF', PSNR_degraded=20.0, PSNR_clean=40.0),
+            dict(task='t', rung='A', PSNR_degraded=20.6, PSNR_clean=40.0),
+            dict(task='t', rung='B', PSNR_degraded=22.0, PSNR_clean=39.9),
+            dict(task='t', rung='C', PSNR_degraded=20.4, PSNR_clean=41.0)]
+    verdict = {v['rung']: v['meets'] for v in against_reference(rows)}
+    assert verdict == {'A': True, 'B': False, 'C': False}
