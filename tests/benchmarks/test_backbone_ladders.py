@@ -162,3 +162,11 @@ def test_against_reference_applies_the_issue_target():
             dict(task='t', rung='C', PSNR_degraded=20.4, PSNR_clean=41.0)]
     verdict = {v['rung']: v['meets'] for v in against_reference(rows)}
     assert verdict == {'A': True, 'B': False, 'C': False}
+
+
+def test_no_gate_drops_only_the_gate_of_guided_rungs():
+    gated, ungated = base_model('NAF+SFM'), base_model('NAF+SFM', gate=False)
+    assert gated['output_gate']['type'] == 'MaskGatedBlend' and ungated['output_gate'] is None
+    assert {k: v for k, v in gated.items() if k != 'output_gate'} == \
+        {k: v for k, v in ungated.items() if k != 'output_gate'}
+    assert base_model('NAF', gate=False) == base_model('NAF')
