@@ -135,7 +135,7 @@ def tables(results: dict, times: dict | None = None) -> str:
                           'train step ms', 'infer ms'], body)
     verdicts = [[v['task'], v['family'], f"{v['from']} -> {v['to']}", f"{v['gain']:+.2f}",
                  '-' if v['noise'] is None else f"{v['noise']:.2f}",
-                 {None: 'no verdict (1 seed)', True: 'helps', False: 'within noise'}[v['helps']]]
+                 v['verdict'] or 'no verdict (1 seed)']
                 for v in step_verdicts(rows)]
     versus = [[v['task'], v['rung'], f"{v['degraded']:+.2f}", f"{v['clean']:+.2f}",
                'met' if v['meets'] else 'not met'] for v in against_reference(rows)]

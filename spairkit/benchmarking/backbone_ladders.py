@@ -373,8 +373,9 @@ def summarise(results: dict) -> list[dict]:
 
 def step_verdicts(rows: Sequence[dict], key: str = 'PSNR_degraded') -> list[dict]:
     """For each rung after the first of its family: its gain over the previous rung on
-    ``key`` and whether it "helps": gain > 2 x the larger of the two seed spreads
-    (max - min over seeds). With one seed there is no spread and no verdict."""
+    ``key`` and a verdict: "helps" when the gain exceeds 2 x the larger of the two seed
+    spreads (max - min over seeds), "hurts" when the loss does, else "within noise".
+    With one seed there is no spread and no verdict (``None``)."""
     out = []
     for task in dict.fromkeys(r['task'] for r in rows):
         for family, rungs in FAMILIES.items():
@@ -386,9 +387,10 @@ def step_verdicts(rows: Sequence[dict], key: str = 'PSNR_degraded') -> list[dict
                 spreads = [s for s in (a.get(f'{key}_spread'), b.get(f'{key}_spread'))
                            if s is not None]
                 noise = 2 * max(spreads) if len(spreads) == 2 else None
+                verdict = None if noise is None else (
+                    'helps' if gain > noise else 'hurts' if gain < -noise else 'within noise')
                 out.append({'task': task, 'family': family, 'from': prev, 'to': cur,
-                            'gain': gain, 'noise': noise,
-                            'helps': None if noise is None else bool(gain > noise)})
+                            'gain': gain, 'noise': noise, 'verdict': verdict})
     return out
 
 

@@ -88,12 +88,14 @@ def _row(task, rung, family, degraded, spread):
 
 def test_a_step_helps_only_beyond_twice_the_larger_seed_spread():
     rows = [_row('t', 'NAF', 'naf', 20.0, 0.2), _row('t', 'NAF+SFM', 'naf', 20.5, 0.1),
-            _row('t', 'NAF+SFM+SC', 'naf', 20.7, 0.1), _row('t', 'Net1', 'ded', 19.0, None),
+            _row('t', 'NAF+SFM+SC', 'naf', 20.7, 0.1),
+            _row('t', 'NAF+SFM+SC+SNL', 'naf', 20.3, 0.1), _row('t', 'Net1', 'ded', 19.0, None),
             _row('t', 'Net2', 'ded', 21.0, None)]
     verdicts = {(v['from'], v['to']): v for v in step_verdicts(rows)}
-    assert verdicts[('NAF', 'NAF+SFM')]['helps'] is True       # 0.5 > 2 x 0.2
-    assert verdicts[('NAF+SFM', 'NAF+SFM+SC')]['helps'] is False  # 0.2 = 2 x 0.1
-    assert verdicts[('Net1', 'Net2')]['helps'] is None          # one seed: no verdict
+    assert verdicts[('NAF', 'NAF+SFM')]['verdict'] == 'helps'               # 0.5 > 2 x 0.2
+    assert verdicts[('NAF+SFM', 'NAF+SFM+SC')]['verdict'] == 'within noise'  # 0.2 = 2 x 0.1
+    assert verdicts[('NAF+SFM+SC', 'NAF+SFM+SC+SNL')]['verdict'] == 'hurts'  # -0.4 < -0.2
+    assert verdicts[('Net1', 'Net2')]['verdict'] is None                     # one seed
     assert verdicts[('NAF', 'NAF+SFM')]['gain'] == pytest.approx(0.5)
 
 
