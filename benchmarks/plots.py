@@ -146,7 +146,7 @@ def plot_ablation_psnr(ablation: dict, out: Path) -> None:
     plt.close(fig)
 
 
-def plot_ablation_regions(ablation: dict, out: Path) -> None:
+def plot_ablation_regions(ablation: dict, out: Path, label_rotation: int = 0) -> None:
     tasks = _summary_by_task(ablation)
     fig, axes = plt.subplots(1, len(tasks), figsize=(max(5 * len(tasks), 8.5), 3.8), squeeze=False)
     for ax, (task, rows) in zip(axes[0], tasks.items()):
@@ -158,7 +158,8 @@ def plot_ablation_regions(ablation: dict, out: Path) -> None:
                         capsize=4, color=colour, label=f'{label}, restored')
             ax.axhline(rows[0][f'input_{key}'], color=colour, ls=':',
                        label=f'{label}, input')
-        ax.set_xticks(list(x), [r['rung'] for r in rows])
+        ax.set_xticks(list(x), [r['rung'] for r in rows], rotation=label_rotation,
+                      ha='right' if label_rotation else 'center', fontsize=8)
         ax.set_ylabel('held-out PSNR, Y (dB)')
         _min_span(ax)
         ax.set_title(task)
@@ -200,8 +201,9 @@ def plot_ladder_curves(ladders: dict, out: Path) -> None:
 def plot_ladder_regions(ladders: dict, out: Path) -> None:
     from spairkit.benchmarking.backbone_ladders import summarise
 
-    rows = summarise(ladders)
-    plot_ablation_regions({'summary': rows, 'machine': ladders['machine']}, out)
+    rows = sorted(summarise(ladders), key=lambda r: ', no gate' in r['rung'])  # ablation last
+    plot_ablation_regions({'summary': rows, 'machine': ladders['machine']}, out,
+                          label_rotation=35)
 
 
 def latency_pivot(model: dict) -> str:
