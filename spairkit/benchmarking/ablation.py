@@ -196,6 +196,14 @@ def train_rung(name: str, task: str, settings: AblationSettings, seed: int,
     }
 
 
+def run_summary(run: dict) -> str:
+    """One log line for a trained and evaluated rung (``train_rung``'s record)."""
+    m = run['metrics']
+    return (f"[{run['task']}] seed {run['seed']} {run['rung']}: PSNR {m['PSNR']:.2f} "
+            f"(degraded {m['PSNR_degraded']:.2f}, clean {m['PSNR_clean']:.2f}), "
+            f"{run['train_s']:.0f} s")
+
+
 def run_ablation(settings: AblationSettings, log: Callable[[str], None] = print,
                  on_result: Callable[[dict], None] | None = None,
                  time_limit_s: float | None = None) -> dict:
@@ -240,10 +248,7 @@ def run_ablation(settings: AblationSettings, log: Callable[[str], None] = print,
                 run = train_rung(name, task, settings, seed, netl_checkpoint,
                                  root / task / f'seed{seed}' / name)
                 results['runs'].append(run)
-                m = run['metrics']
-                log(f"[{task}] seed {seed} {name}: PSNR {m['PSNR']:.2f} (degraded "
-                    f"{m['PSNR_degraded']:.2f}, clean {m['PSNR_clean']:.2f}), "
-                    f"{run['train_s']:.0f} s")
+                log(run_summary(run))
                 if on_result:
                     on_result(results)
             last_block_s = time.perf_counter() - block_start

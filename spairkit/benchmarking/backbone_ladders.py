@@ -37,7 +37,14 @@ import torch
 from spairkit.config import load_config
 from spairkit.errors import ConfigError
 
-from .ablation import METRIC_KEYS, bare_model, inference_time, set_budget, train_runner
+from .ablation import (
+    METRIC_KEYS,
+    bare_model,
+    inference_time,
+    run_summary,
+    set_budget,
+    train_runner,
+)
 from .ladder import FAMILIES, Rung, model_cfg, rung, width_key
 from .model_quick import count_parameters
 
@@ -92,7 +99,6 @@ def base_model(name: str, gate: bool = True) -> dict:
     else:
         model = dict(recipe, netr=netr, with_netl=False, output_gate=None)
     model['netl_checkpoint'] = None
-    model.pop('stage', None)
     model['stage'] = 'restorer'
     return model
 
@@ -183,11 +189,10 @@ def rung_config(model: dict, task: str, settings: LadderSettings, seed: int,
 
     cfg = load_config(RESTORER_RECIPE)
     use_task(cfg, task)  # the task's data and demo_options (e.g. its pixel loss)
-    pixel_loss = cfg.model.get('pixel_loss')
+    pixel_loss = cfg.model.to_dict().get('pixel_loss')
     model = copy.deepcopy(model)
     if pixel_loss is not None:
-        model['pixel_loss'] = pixel_loss.to_dict() if hasattr(pixel_loss, 'to_dict') \
-            else pixel_loss
+        model['pixel_loss'] = pixel_loss
     if model.get('with_netl', True):
         model['netl_checkpoint'] = netl_checkpoint
     cfg.model = model
@@ -264,9 +269,10 @@ def run_ladders(settings: LadderSettings, log: Callable[[str], None] = print,
         for seed in settings.seeds:
             for task in settings.tasks:
                 elapsed = time.perf_counter() - start
-                guess = last_block_s.get(family)
-                if time_limit_s is not None and guess is not None \
-                        and elapsed + guess > time_limit_s:
+                # A family's first block has no duration yet: it starts unless the
+                # limit is already spent.
+                guess = last_block_s.get(family, 0.0)
+                if time_limit_s is not None and elapsed + guess > time_limit_s:
                     reason = (f'time limit: {elapsed:.0f} s used, a {family} block takes '
                               f'{guess:.0f} s, limit {time_limit_s:.0f} s')
                     results['not_run'].append({'family': family, 'task': task,
@@ -291,10 +297,7 @@ def run_ladders(settings: LadderSettings, log: Callable[[str], None] = print,
                                      netl if r.guided else None,
                                      root / task / f'seed{seed}' / r.name.replace('+', '_'))
                     results['runs'].append(run)
-                    m = run['metrics']
-                    log(f"[{task}] seed {seed} {r.name}: PSNR {m['PSNR']:.2f} (degraded "
-                        f"{m['PSNR_degraded']:.2f}, clean {m['PSNR_clean']:.2f}), "
-                        f"{run['train_s']:.0f} s")
+                    log(run_summary(run))
                     if on_result:
                         on_result(results)
                 last_block_s[family] = time.perf_counter() - block_start

@@ -172,3 +172,14 @@ def test_no_gate_drops_only_the_gate_of_guided_rungs():
     assert {k: v for k, v in gated.items() if k != 'output_gate'} == \
         {k: v for k, v in ungated.items() if k != 'output_gate'}
     assert base_model('NAF', gate=False) == base_model('NAF')
+
+
+def test_a_spent_time_limit_starts_no_block(tmp_path):
+    from spairkit.benchmarking.backbone_ladders import run_ladders
+
+    settings = LadderSettings(tasks=('raindrop',), seeds=(0, 1), reference_width=12,
+                              work_dir=str(tmp_path))
+    results = run_ladders(settings, log=lambda _: None, time_limit_s=0.0)
+    assert results['runs'] == [] and results['localizers'] == {}
+    assert [(n['family'], n['seed']) for n in results['not_run']] == [
+        ('naf', 0), ('naf', 1), ('ded', 0), ('ded', 1)]
