@@ -4,9 +4,14 @@
 // the Python headers (torch/python.h costs about 17 s of compile time per file).
 #pragma once
 
+#include <string>
+
 #include "spairkit_ops.h"
 
 namespace spairkit {
+
+// cpu_isa.cpp: the instruction set the CPU kernels run with (cpu_kernels.h).
+std::string cpu_isa();
 
 // sparse_conv.cpp
 std::tuple<at::Tensor, at::Tensor> sparse_plan(const at::Tensor& mask, int64_t kernel_size,

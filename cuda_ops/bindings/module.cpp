@@ -17,6 +17,8 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     return false;
 #endif
   }, "Whether this build holds the CUDA kernels");
+  m.def("cpu_isa", &spairkit::cpu_isa, "The instruction set the CPU kernels run with: avx512, avx2 or base "
+        "(the widest this CPU has, or SPAIRKIT_CPU_ISA)");
 
   // sparse convolution (sparse_conv.cpp)
   m.def("sparse_plan", &spairkit::sparse_plan, "Active-site plan (active, nbr) of a mask",

@@ -63,21 +63,21 @@ struct DenseQueries {
   }
 };
 
-// One line, compiled per ISA (see SPAIRKIT_CPU_CLONES); overloaded per dtype
-// because target clones do not apply to templates.
-#define SPAIRKIT_DENSE_LINE_FNS(T)                                                             \
-  SPAIRKIT_CPU_CLONES void forward_one(const Problem<T>& pb, const Lines& lines, int64_t l,    \
-                                       const DenseQueries<T>& qs, Scratch<T>& sc) {            \
-    cpu::cca::forward_line(pb, lines, l, qs, sc);                                              \
-  }                                                                                            \
-  SPAIRKIT_CPU_CLONES void backward_one(const Problem<T>& pb, const Lines& lines, int64_t l,   \
-                                        const DenseQueries<T>& qs, const Map<T>& gk,           \
-                                        const Map<T>& gv, Scratch<T>& sc) {                    \
-    cpu::cca::backward_line(pb, lines, l, qs, gk, gv, sc);                                     \
-  }
-SPAIRKIT_DENSE_LINE_FNS(float)
-SPAIRKIT_DENSE_LINE_FNS(double)
-#undef SPAIRKIT_DENSE_LINE_FNS
+// One line, with the kernels of the active ISA (cpu::with_isa).
+template <typename T>
+void forward_one(const Problem<T>& pb, const Lines& lines, int64_t l, const DenseQueries<T>& qs,
+                 Scratch<T>& sc) {
+  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
+    cpu::cca::forward_line<T, decltype(w)::bytes>(pb, lines, l, qs, sc);
+  });
+}
+template <typename T>
+void backward_one(const Problem<T>& pb, const Lines& lines, int64_t l, const DenseQueries<T>& qs,
+                  const Map<T>& gk, const Map<T>& gv, Scratch<T>& sc) {
+  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
+    cpu::cca::backward_line<T, decltype(w)::bytes>(pb, lines, l, qs, gk, gv, sc);
+  });
+}
 
 at::ScalarType compute_type(const at::Tensor& t) {
   return t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
@@ -105,15 +105,32 @@ at::Tensor zeros_as(const at::Tensor& like, at::ScalarType type) {
 
 // The problem (key / value maps, sizes, scale) and the queries' q / weights maps of
 // the dense operator, shared by forward and backward.
+// The key and value maps the lines read (cpu::cca::pixel_major; one when they are
+// the same map), given the passes' lists.
+struct KeyMaps {
+  at::Tensor key, value;
+  bool shared = false;
+};
+KeyMaps key_maps(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                 const std::vector<LineLists>& passes) {
+  int64_t keys = 0;
+  for (const LineLists& pass : passes) keys += pass.k_ptr.back();
+  KeyMaps maps;
+  maps.shared = q.size(1) == v.size(1) && cpu::cca::same_map(k, v);
+  maps.key = cpu::cca::pixel_major(k, keys);
+  maps.value = maps.shared ? maps.key : cpu::cca::pixel_major(v, keys);
+  return maps;
+}
+
 template <typename T>
-Problem<T> dense_problem(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                         double scale) {
+Problem<T> dense_problem(const at::Tensor& q, const KeyMaps& maps, double scale) {
   Problem<T> pb;
-  pb.key = map_of<T>(k);
-  pb.value = map_of<T>(v);
+  pb.key = map_of<T>(maps.key);
+  pb.value = map_of<T>(maps.value);
   pb.cq = q.size(1);
-  pb.c = v.size(1);
+  pb.c = maps.value.size(1);
   pb.scale = static_cast<T>(scale);
+  pb.shared = maps.shared;
   return pb;
 }
 
@@ -148,8 +165,9 @@ std::tuple<at::Tensor, at::Tensor> cca_forward_cpu(const at::Tensor& query, cons
   const at::Tensor wt = weights.to(type);
   at::Tensor out = zeros_as(value, type);
   const std::vector<LineLists> passes = mask_lines(mask, n, h, w);
+  const KeyMaps maps = key_maps(q, k, v, passes);
   AT_DISPATCH_FLOATING_TYPES(type, "cca_forward_cpu", [&] {
-    const Problem<scalar_t> pb = dense_problem<scalar_t>(q, k, v, scale);
+    const Problem<scalar_t> pb = dense_problem<scalar_t>(q, maps, scale);
     DenseQueries<scalar_t> qs = dense_queries(pb, q, wt);
     qs.out = map_of<scalar_t>(out);
     run_passes<scalar_t>(passes, [&](const Lines& lines, int64_t l, Scratch<scalar_t>& sc) {
@@ -171,8 +189,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_backward_cpu(
   at::Tensor gq = zeros_as(query, type), gk = zeros_as(key, type), gv = zeros_as(value, type);
   at::Tensor gw = zeros_as(weights, type);
   const std::vector<LineLists> passes = mask_lines(mask, n, h, w);
+  const KeyMaps maps = key_maps(q, k, v, passes);
   AT_DISPATCH_FLOATING_TYPES(type, "cca_backward_cpu", [&] {
-    const Problem<scalar_t> pb = dense_problem<scalar_t>(q, k, v, scale);
+    const Problem<scalar_t> pb = dense_problem<scalar_t>(q, maps, scale);
     DenseQueries<scalar_t> qs = dense_queries(pb, q, wt);
     qs.g = map_of<scalar_t>(g);
     qs.gq = map_of<scalar_t>(gq);

@@ -27,10 +27,14 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "cpu_kernels.h"
@@ -51,6 +55,19 @@ struct Map {
   int64_t offset(int64_t pix) const {
     const int64_t img = pix / hw, local = pix - img * hw;
     return img * sn + (local / w) * sh + (local % w) * sw;
+  }
+  // offset() of n pixels of ONE image (a line's keys) into dst. When the rows
+  // follow each other at a uniform pixel stride (NCHW- or channels-last-contiguous
+  // planes) the offset is linear in the flat index and costs no division; the
+  // general form divides three times per pixel, which was a fifth of a line's time.
+  void image_offsets(const int64_t* pix, int64_t n, int64_t* dst) const {
+    if (n <= 0) return;
+    if (sh == w * sw) {
+      const int64_t base = (pix[0] / hw) * (sn - hw * sw);
+      for (int64_t j = 0; j < n; ++j) dst[j] = base + pix[j] * sw;
+    } else {
+      for (int64_t j = 0; j < n; ++j) dst[j] = offset(pix[j]);
+    }
   }
 };
 
@@ -133,6 +150,20 @@ template <typename T>
 SPAIRKIT_ALWAYS_INLINE void gather_keys(const Map<T>& map, int64_t c, const int64_t* off,
                                         int64_t nk, bool key_major, T* buf) {
   const int64_t ld = padded(nk);
+  if (map.sc == 1) {  // pixel-major map: one contiguous run of C values per key
+    for (int64_t j = 0; j < nk; ++j) {
+      const T* src = map.data + off[j];
+      if (key_major) {
+        std::memcpy(buf + j * c, src, sizeof(T) * c);
+      } else {
+        for (int64_t ch = 0; ch < c; ++ch) buf[ch * ld + j] = src[ch];
+      }
+    }
+    if (!key_major) {
+      for (int64_t ch = 0; ch < c; ++ch) std::fill(buf + ch * ld + nk, buf + (ch + 1) * ld, T(0));
+    }
+    return;
+  }
   for (int64_t ch = 0; ch < c; ++ch) {
     const T* plane = map.data + ch * map.sc;
     if (key_major) {
@@ -145,9 +176,45 @@ SPAIRKIT_ALWAYS_INLINE void gather_keys(const Map<T>& map, int64_t c, const int6
   }
 }
 
+// The key and value maps as the lines read them. A line reads C channels at each
+// of its keys: from an NCHW map those are C loads from C planes a whole plane
+// apart, and a column's keys a row apart, so nearly every load missed the caches
+// and the TLB (half of the forward's time at 10% degraded pixels). A pixel-major
+// (channels-last) map has one contiguous run per key, so a map read at many of its
+// pixels (keys_read: the keys of both passes) is copied to pixel-major once per
+// call, one blocked pass over it, and both passes read the copy; a map read at few
+// pixels is read in place.
+inline at::Tensor pixel_major(const at::Tensor& t, int64_t keys_read) {
+  if (t.stride(1) == 1 || t.size(1) == 1) return t;
+  const int64_t n = t.size(0), c = t.size(1), hw = t.size(2) * t.size(3);
+  if (4 * keys_read < n * hw) return t;
+  at::Tensor out = at::empty(t.sizes(), t.options().memory_format(at::MemoryFormat::ChannelsLast));
+  if (!t.is_contiguous()) {
+    out.copy_(t);
+    return out;
+  }
+  constexpr int64_t kBlock = 64;  // pixels per task: its rows of the copy stay in L1
+  const int64_t blocks = (hw + kBlock - 1) / kBlock;
+  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "pixel_major", [&] {
+    const scalar_t* src = t.const_data_ptr<scalar_t>();
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    parallel_tasks(n * blocks, [] { return 0; }, [&](int64_t task, int) {
+      const int64_t img = task / blocks, p0 = (task % blocks) * kBlock;
+      const int64_t p1 = std::min(hw, p0 + kBlock);
+      const scalar_t* s_img = src + img * c * hw;
+      scalar_t* d_img = dst + img * c * hw;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const scalar_t* plane = s_img + ch * hw;
+        for (int64_t px = p0; px < p1; ++px) d_img[px * c + ch] = plane[px];
+      }
+    });
+  });
+  return out;
+}
+
 // Rows (nq, nk), leading dimension ld, of logits -> attention per ray in place (max-subtracted softmax);
 // with `weighted` each ray is also multiplied by its direction weight w[a][0 | 1].
-template <typename T>
+template <typename T, int B>
 SPAIRKIT_ALWAYS_INLINE void ray_softmax(T* s, int64_t ld, int64_t nq, int64_t nk,
                                         const int64_t* split, const T* w, bool weighted) {
   for (int64_t a = 0; a < nq; ++a) {
@@ -160,13 +227,20 @@ SPAIRKIT_ALWAYS_INLINE void ray_softmax(T* s, int64_t ld, int64_t nq, int64_t nk
       T mx = x[0];
       for (int64_t j = 1; j < len; ++j) mx = std::max(mx, x[j]);
       for (int64_t j = 0; j < len; ++j) x[j] -= mx;
-      exp_inplace(x, len);
+      exp_inplace<B>(x, len);
       T sum = 0;
       for (int64_t j = 0; j < len; ++j) sum += x[j];
       const T f = (weighted ? w[a * 2 + r] : T(1)) / sum;  // sum >= 1: exp(0) is in it
       for (int64_t j = 0; j < len; ++j) x[j] *= f;
     }
   }
+}
+
+// Whether key and value are one map (same memory, sizes and strides): then one
+// gather serves both.
+inline bool same_map(const at::Tensor& k, const at::Tensor& v) {
+  return k.data_ptr() == v.data_ptr() && k.sizes() == v.sizes() && k.strides() == v.strides() &&
+         k.scalar_type() == v.scalar_type();
 }
 
 // Inputs shared by every line of a call.
@@ -189,15 +263,94 @@ SPAIRKIT_ALWAYS_INLINE void key_offsets(const Problem<T>& pb, const int64_t* kpi
   }
   int64_t* ko = sc.koff.data();
   int64_t* vo = sc.voff.data();
-  for (int64_t j = 0; j < nk; ++j) {
-    ko[j] = pb.key.offset(kpix[j]);
-    vo[j] = pb.value.offset(kpix[j]);
+  pb.key.image_offsets(kpix, nk, ko);
+  pb.value.image_offsets(kpix, nk, vo);
+}
+
+// buf (K, ldc) key-major, channels [c, ldc) zero, of the map at the keys.
+template <typename T>
+SPAIRKIT_ALWAYS_INLINE void gather_key_rows(const Map<T>& map, int64_t c, int64_t ldc,
+                                            const int64_t* off, int64_t nk, T* buf) {
+  if (map.sc == 1) {  // pixel-major: one contiguous run per key
+    for (int64_t j = 0; j < nk; ++j) {
+      std::memcpy(buf + j * ldc, map.data + off[j], sizeof(T) * c);
+      std::fill(buf + j * ldc + c, buf + (j + 1) * ldc, T(0));
+    }
+    return;
+  }
+  for (int64_t j = 0; j < nk; ++j) std::fill(buf + j * ldc + c, buf + (j + 1) * ldc, T(0));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const T* plane = map.data + ch * map.sc;
+    for (int64_t j = 0; j < nk; ++j) buf[j * ldc + ch] = plane[off[j]];
   }
 }
 
-// Forward of one line; Queries provides load_q(id, dst), weights(id, dir0, dst[2])
-// and add_out(id, row).
-template <typename T, typename Queries>
+// The line's attention, transposed: st (K, ldq) holds the logits of query a in
+// column a; each column becomes, per ray (keys before split[a] / from it on), a
+// max-subtracted softmax times the ray's weight w[a][0 | 1]; an empty ray has no
+// entries. All the line's queries at once, one query per vector lane, so every
+// load and store is a whole vector of a key row (no strided access, no reduction
+// across lanes). Columns [nq, ldq) are padding and come out finite but unused.
+template <typename T, int B>
+SPAIRKIT_ALWAYS_INLINE void ray_softmax_t(T* st, int64_t ldq, int64_t nq, int64_t nk,
+                                          const int64_t* split, const T* w) {
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  using V = typename Vec<T, B>::type;
+  using VI = typename Vec<I, B>::type;
+  constexpr int64_t L = B / sizeof(T);
+  const T lowest = std::numeric_limits<T>::lowest();
+  for (int64_t a0 = 0; a0 < nq; a0 += L) {
+    V wb{}, wa{};
+    VI sp;
+    for (int64_t i = 0; i < L; ++i) {
+      const bool real = a0 + i < nq;
+      sp[i] = static_cast<I>(real ? split[a0 + i] : nk);
+      wb[i] = real ? w[(a0 + i) * 2] : T(0);
+      wa[i] = real ? w[(a0 + i) * 2 + 1] : T(0);
+    }
+    V mb = V{} + lowest, ma = V{} + lowest;
+    for (int64_t j = 0; j < nk; ++j) {
+      const V x = *reinterpret_cast<const V*>(st + j * ldq + a0);
+      const VI before = (VI{} + static_cast<I>(j)) < sp;
+      mb = before ? (x > mb ? x : mb) : mb;
+      ma = before ? ma : (x > ma ? x : ma);
+    }
+    V sb{}, sa{};
+    for (int64_t j = 0; j < nk; ++j) {
+      V* px = reinterpret_cast<V*>(st + j * ldq + a0);
+      const VI before = (VI{} + static_cast<I>(j)) < sp;
+      V x = *px - (before ? mb : ma);
+      if constexpr (sizeof(T) == 4) {
+        x = x < T(-87) ? V{} + T(-87) : x;
+        x = exp_poly<V, VI>(x);
+      } else {
+        for (int64_t i = 0; i < L; ++i) x[i] = std::exp(x[i]);
+      }
+      *px = x;
+      sb += before ? x : V{};
+      sa += before ? V{} : x;
+    }
+    V fb, fa;
+    for (int64_t i = 0; i < L; ++i) {  // a ray's sum is >= 1 (exp(0) is in it) or empty
+      fb[i] = sb[i] > T(0) ? wb[i] / sb[i] : T(0);
+      fa[i] = sa[i] > T(0) ? wa[i] / sa[i] : T(0);
+    }
+    for (int64_t j = 0; j < nk; ++j) {
+      V* px = reinterpret_cast<V*>(st + j * ldq + a0);
+      const VI before = (VI{} + static_cast<I>(j)) < sp;
+      *px *= before ? fb : fa;
+    }
+  }
+}
+
+// Forward of one line, with B-byte vectors (cpu::with_isa); Queries provides
+// load_q(id, dst), weights(id, dir0, dst[2]) and add_out(id, row). Keys and
+// values are gathered key-major (one contiguous run per key from a pixel-major
+// map; one gather when they are one map), the queries channel-major, and the
+// logits computed transposed (keys x queries) so that the softmax runs across
+// the line's queries in vector lanes; both products are register-blocked GEMMs
+// on whole 64-byte blocks (every buffer padded with zeros).
+template <typename T, int B, typename Queries>
 SPAIRKIT_ALWAYS_INLINE void forward_line(const Problem<T>& pb, const Lines& lines, int64_t l,
                                          const Queries& qs, Scratch<T>& sc) {
   const int64_t nq = lines.nq(l), nk = lines.nk(l), cq = pb.cq, c = pb.c;
@@ -205,29 +358,35 @@ SPAIRKIT_ALWAYS_INLINE void forward_line(const Problem<T>& pb, const Lines& line
   const int64_t* qid = lines.q_id + lines.q_ptr[l];
   const int64_t* split = lines.q_split + lines.q_ptr[l];
   key_offsets(pb, lines.k_pix + lines.k_ptr[l], nk, sc);
-  const int64_t ld = padded(nk);
-  T* kt = Scratch<T>::fit(sc.kt, cq * ld);
-  T* vk = Scratch<T>::fit(sc.vk, nk * c);
-  gather_keys(pb.key, cq, sc.koff.data(), nk, false, kt);
-  gather_keys(pb.value, c, sc.voff.data(), nk, true, vk);
-  T* q = Scratch<T>::fit(sc.q, nq * cq);
+  const int64_t cqp = padded(cq), cp = padded(c), nqp = padded(nq);
+  T* kk = Scratch<T>::fit(sc.kk, nk * cqp);
+  gather_key_rows(pb.key, cq, cqp, sc.koff.data(), nk, kk);
+  T* vk = kk;
+  if (!pb.shared) {
+    vk = Scratch<T>::fit(sc.vk, nk * cp);
+    gather_key_rows(pb.value, c, cp, sc.voff.data(), nk, vk);
+  }
+  T* qt = Scratch<T>::fit(sc.q, cq * nqp);  // (Cq, nqp), padding queries 0
+  T* row = Scratch<T>::fit(sc.u, cq);
   T* w = Scratch<T>::fit(sc.g, nq * 2);
+  std::fill(qt, qt + cq * nqp, T(0));
   for (int64_t a = 0; a < nq; ++a) {
-    qs.load_q(qid[a], q + a * cq);
+    qs.load_q(qid[a], row);
+    for (int64_t ch = 0; ch < cq; ++ch) qt[ch * nqp + a] = row[ch];
     qs.weights(qid[a], lines.dir0, w + a * 2);
   }
-  T* s = Scratch<T>::fit(sc.s, nq * ld);
-  gemm_bcast<T>(nq, ld, cq, pb.scale, q, cq, 1, kt, ld, s, ld, false);
-  ray_softmax(s, ld, nq, nk, split, w, true);
-  T* o = Scratch<T>::fit(sc.o, nq * c);
-  gemm_bcast<T>(nq, c, nk, T(1), s, ld, 1, vk, c, o, c, false);
-  for (int64_t a = 0; a < nq; ++a) qs.add_out(qid[a], o + a * c);
+  T* st = Scratch<T>::fit(sc.s, nk * nqp);
+  gemm_bcast<T, B>(nk, nqp, cq, pb.scale, kk, cqp, 1, qt, nqp, st, nqp, false);
+  ray_softmax_t<T, B>(st, nqp, nq, nk, split, w);
+  T* o = Scratch<T>::fit(sc.o, nq * cp);
+  gemm_bcast<T, B>(nq, cp, nk, T(1), st, 1, nqp, vk, cp, o, cp, false);
+  for (int64_t a = 0; a < nq; ++a) qs.add_out(qid[a], o + a * cp);
 }
 
 // Backward of one line. Queries also provides load_g(id, dst) (dL/dout row),
 // add_gq(id, row) and set_gw(id, dir0, d_before, d_after). gk / gv: dense
 // gradient maps of key and value (one map when pb.shared), added to at the keys.
-template <typename T, typename Queries>
+template <typename T, int B, typename Queries>
 SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lines, int64_t l,
                                           const Queries& qs, const Map<T>& gk, const Map<T>& gv,
                                           Scratch<T>& sc) {
@@ -258,9 +417,9 @@ SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lin
   }
   T* s = Scratch<T>::fit(sc.s, nq * ld);
   T* u = Scratch<T>::fit(sc.u, nq * ld);
-  gemm_bcast<T>(nq, ld, cq, pb.scale, q, cq, 1, kt, ld, s, ld, false);
-  ray_softmax(s, ld, nq, nk, split, w, false);  // unweighted attention p
-  gemm_bcast<T>(nq, ld, c, T(1), g, c, 1, vt, ld, u, ld, false);  // u = <dL/dout, v_j>
+  gemm_bcast<T, B>(nq, ld, cq, pb.scale, q, cq, 1, kt, ld, s, ld, false);
+  ray_softmax<T, B>(s, ld, nq, nk, split, w, false);  // unweighted attention p
+  gemm_bcast<T, B>(nq, ld, c, T(1), g, c, 1, vt, ld, u, ld, false);  // u = <dL/dout, v_j>
   for (int64_t a = 0; a < nq; ++a) {
     T* srow = s + a * ld;
     T* urow = u + a * ld;
@@ -281,15 +440,15 @@ SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lin
     qs.set_gw(qid[a], lines.dir0, d[0], d[1]);
   }
   T* gq = Scratch<T>::fit(sc.gq, nq * cq);
-  gemm_bcast<T>(nq, cq, nk, T(1), u, ld, 1, kk, cq, gq, cq, false);
+  gemm_bcast<T, B>(nq, cq, nk, T(1), u, ld, 1, kk, cq, gq, cq, false);
   for (int64_t a = 0; a < nq; ++a) qs.add_gq(qid[a], gq + a * cq);
   // Key-side gradients, channel-major: gk^T = Q^T U, gv^T = G^T S_weighted.
   // Over the padded columns too (whole vectors): there s and u are 0 (zero keys,
   // zero values), and only the first nk columns are scattered.
   T* gkt = Scratch<T>::fit(sc.gkt, cq * ld);
   T* gvt = Scratch<T>::fit(sc.gvt, c * ld);
-  gemm_bcast<T>(cq, ld, nq, T(1), q, 1, cq, u, ld, gkt, ld, false);
-  gemm_bcast<T>(c, ld, nq, T(1), g, 1, c, s, ld, gvt, ld, false);
+  gemm_bcast<T, B>(cq, ld, nq, T(1), q, 1, cq, u, ld, gkt, ld, false);
+  gemm_bcast<T, B>(c, ld, nq, T(1), g, 1, c, s, ld, gvt, ld, false);
   // The gradient maps have their own layout (the inputs may be strided views).
   const int64_t* kpix = lines.k_pix + lines.k_ptr[l];
   if (static_cast<int64_t>(sc.gkoff.size()) < nk) {
@@ -298,10 +457,8 @@ SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lin
   }
   int64_t* gko = sc.gkoff.data();
   int64_t* gvo = sc.gvoff.data();
-  for (int64_t j = 0; j < nk; ++j) {
-    gko[j] = gk.offset(kpix[j]);
-    gvo[j] = gv.offset(kpix[j]);
-  }
+  gk.image_offsets(kpix, nk, gko);
+  gv.image_offsets(kpix, nk, gvo);
   for (int64_t ch = 0; ch < cq; ++ch) {
     T* plane = gk.data + ch * gk.sc;
     const T* row = gkt + ch * ld;

@@ -56,21 +56,21 @@ struct SiteQueries {
   }
 };
 
-// One line, compiled per ISA (see SPAIRKIT_CPU_CLONES); overloaded per dtype
-// because target clones do not apply to templates.
-#define SPAIRKIT_SITE_LINE_FNS(T)                                                            \
-  SPAIRKIT_CPU_CLONES void forward_one(const Problem<T>& pb, const Lines& lines, int64_t l,  \
-                                       const SiteQueries<T>& qs, Scratch<T>& sc) {           \
-    cpu::cca::forward_line(pb, lines, l, qs, sc);                                            \
-  }                                                                                          \
-  SPAIRKIT_CPU_CLONES void backward_one(const Problem<T>& pb, const Lines& lines, int64_t l, \
-                                        const SiteQueries<T>& qs, const Map<T>& gk,          \
-                                        const Map<T>& gv, Scratch<T>& sc) {                  \
-    cpu::cca::backward_line(pb, lines, l, qs, gk, gv, sc);                                   \
-  }
-SPAIRKIT_SITE_LINE_FNS(float)
-SPAIRKIT_SITE_LINE_FNS(double)
-#undef SPAIRKIT_SITE_LINE_FNS
+// One line, with the kernels of the active ISA (cpu::with_isa).
+template <typename T>
+void forward_one(const Problem<T>& pb, const Lines& lines, int64_t l, const SiteQueries<T>& qs,
+                 Scratch<T>& sc) {
+  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
+    cpu::cca::forward_line<T, decltype(w)::bytes>(pb, lines, l, qs, sc);
+  });
+}
+template <typename T>
+void backward_one(const Problem<T>& pb, const Lines& lines, int64_t l, const SiteQueries<T>& qs,
+                  const Map<T>& gk, const Map<T>& gv, Scratch<T>& sc) {
+  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
+    cpu::cca::backward_line<T, decltype(w)::bytes>(pb, lines, l, qs, gk, gv, sc);
+  });
+}
 
 Lines make_lines(const std::vector<at::Tensor>& lists, size_t first, int64_t dir0) {
   for (size_t i = first; i < first + 5; ++i) {
@@ -93,6 +93,11 @@ Lines make_lines(const std::vector<at::Tensor>& lists, size_t first, int64_t dir
 
 at::ScalarType float_type(const at::Tensor& t) {
   return t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+// Keys read by both passes (each busy line reads all of its keys).
+int64_t keys_read(const Lines (&passes)[2]) {
+  return passes[0].k_ptr[passes[0].count] + passes[1].k_ptr[passes[1].count];
 }
 
 template <typename T>
@@ -120,12 +125,16 @@ at::Tensor cca_sites_forward_cpu(const at::Tensor& q_rows, const at::Tensor& key
   const int64_t p_total = q.size(0), cq = q.size(1), c = value.size(1);
   at::Tensor out = at::zeros({p_total, c}, q.options());
   if (p_total == 0) return out;
+  const Lines passes[2] = {make_lines(lists, 0, 0), make_lines(lists, 5, 2)};  // rows, columns
+  const int64_t keys = keys_read(passes);
+  const bool shared = cq == c && cpu::cca::same_map(k, v);
+  const at::Tensor kp = cpu::cca::pixel_major(k, keys);
+  const at::Tensor vp = shared ? kp : cpu::cca::pixel_major(v, keys);
   AT_DISPATCH_FLOATING_TYPES(type, "cca_sites_forward_cpu", [&] {
-    const Problem<scalar_t> pb = make_problem<scalar_t>(k, v, cq, scale, false);
+    const Problem<scalar_t> pb = make_problem<scalar_t>(kp, vp, cq, scale, shared);
     SiteQueries<scalar_t> qs{q.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(), cq, c};
     qs.out = out.data_ptr<scalar_t>();
-    for (const size_t first : {size_t{0}, size_t{5}}) {  // rows, then columns
-      const Lines lines = make_lines(lists, first, first == 0 ? 0 : 2);
+    for (const Lines& lines : passes) {
       const std::vector<int64_t> order = cpu::cca::by_cost(lines);
       cpu::parallel_tasks(
           lines.count, [] { return Scratch<scalar_t>(); },
@@ -153,16 +162,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward_cp
   at::Tensor gk = at::zeros({n, cq, h, wd}, q.options());
   at::Tensor gv = shared ? at::Tensor() : at::zeros({n, c, h, wd}, q.options());
   if (p_total == 0) return {gq, gk, gv, gw};
+  const Lines passes[2] = {make_lines(lists, 0, 0), make_lines(lists, 5, 2)};  // rows, columns
+  const int64_t keys = keys_read(passes);
+  const at::Tensor kp = cpu::cca::pixel_major(k, keys);
+  const at::Tensor vp = shared ? kp : cpu::cca::pixel_major(v, keys);
   AT_DISPATCH_FLOATING_TYPES(type, "cca_sites_backward_cpu", [&] {
-    const Problem<scalar_t> pb = make_problem<scalar_t>(k, shared ? k : v, cq, scale, shared);
+    const Problem<scalar_t> pb = make_problem<scalar_t>(kp, vp, cq, scale, shared);
     SiteQueries<scalar_t> qs{q.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(), cq, c};
     qs.g = g.const_data_ptr<scalar_t>();
     qs.gq = gq.data_ptr<scalar_t>();
     qs.gw = gw.data_ptr<scalar_t>();
     const Map<scalar_t> gk_map(gk, gk.data_ptr<scalar_t>());
     const Map<scalar_t> gv_map = shared ? gk_map : Map<scalar_t>(gv, gv.data_ptr<scalar_t>());
-    for (const size_t first : {size_t{0}, size_t{5}}) {  // rows, then columns
-      const Lines lines = make_lines(lists, first, first == 0 ? 0 : 2);
+    for (const Lines& lines : passes) {
       const std::vector<int64_t> order = cpu::cca::by_cost(lines);
       cpu::parallel_tasks(lines.count, [] { return Scratch<scalar_t>(); },
                           [&](int64_t t, Scratch<scalar_t>& sc) {

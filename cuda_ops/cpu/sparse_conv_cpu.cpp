@@ -223,13 +223,13 @@ namespace {
 // (cpu_kernels.h's register block, with the A operand gathered through nbr).
 // wt is W^T (taps*C, Cout) row-major. taps == 1 is a 1x1 convolution: the only
 // tap is the site itself.
-template <typename T, int64_t R>
+template <typename T, int B, int64_t R>
 SPAIRKIT_ALWAYS_INLINE void conv_block(int64_t p0, int64_t j0, const T* rows, int64_t c,
                                        const int32_t* nbr, int64_t taps, const T* wt,
                                        int64_t cout, const T* bias, T* out) {
-  using V = typename cpu::Vec<T>::type;
-  V acc[R];
-  for (int64_t r = 0; r < R; ++r) acc[r] = V{};
+  using Row = cpu::BlockRow<T, B>;
+  Row acc[R];
+  for (int64_t r = 0; r < R; ++r) acc[r].zero();
   for (int64_t t = 0; t < taps; ++t) {
     const T* a[R];
     bool any = false;
@@ -242,21 +242,24 @@ SPAIRKIT_ALWAYS_INLINE void conv_block(int64_t p0, int64_t j0, const T* rows, in
     const T* bp = wt + t * c * cout + j0;
     if (std::all_of(a, a + R, [](const T* x) { return x != nullptr; })) {
       for (int64_t ch = 0; ch < c; ++ch, bp += cout) {
-        const V bv = *reinterpret_cast<const V*>(bp);
-        for (int64_t r = 0; r < R; ++r) acc[r] += a[r][ch] * bv;
+        Row bv;
+        bv.load(bp);
+        for (int64_t r = 0; r < R; ++r) acc[r].fma(a[r][ch], bv);
       }
     } else {
       for (int64_t ch = 0; ch < c; ++ch, bp += cout) {
-        const V bv = *reinterpret_cast<const V*>(bp);
+        Row bv;
+        bv.load(bp);
         for (int64_t r = 0; r < R; ++r) {
-          if (a[r]) acc[r] += a[r][ch] * bv;
+          if (a[r]) acc[r].fma(a[r][ch], bv);
         }
       }
     }
   }
-  V b{};
-  if (bias) b = *reinterpret_cast<const V*>(bias + j0);
-  for (int64_t r = 0; r < R; ++r) *reinterpret_cast<V*>(out + (p0 + r) * cout + j0) = acc[r] + b;
+  Row b;
+  b.zero();
+  if (bias) b.load(bias + j0);
+  for (int64_t r = 0; r < R; ++r) acc[r].store_plus(out + (p0 + r) * cout + j0, b);
 }
 
 // The last cout % J output channels of one site, scalar.
@@ -277,34 +280,36 @@ SPAIRKIT_ALWAYS_INLINE void conv_tail(int64_t p, int64_t j0, const T* rows, int6
   }
 }
 
-template <typename T>
+// Sites per register block: R x 64/B accumulators (8 zmm, 12 ymm, 8 xmm).
+template <int B>
+constexpr int64_t kConvRows = B == 64 ? 8 : (B == 32 ? 6 : 2);
+
+template <typename T, int B>
 SPAIRKIT_ALWAYS_INLINE void conv_sites(int64_t p0, int64_t p1, const T* rows, int64_t c,
                                        const int32_t* nbr, int64_t taps, const T* wt,
                                        int64_t cout, const T* bias, T* out) {
   constexpr int64_t J = cpu::kGemmCols<T>;
-  constexpr int64_t R = 8;  // sites per register block (8 accumulators)
+  constexpr int64_t R = kConvRows<B>;
   const int64_t full = cout / J * J;
   for (int64_t j0 = 0; j0 < full; j0 += J) {
     int64_t p = p0;
-    for (; p + R <= p1; p += R) conv_block<T, R>(p, j0, rows, c, nbr, taps, wt, cout, bias, out);
-    for (; p < p1; ++p) conv_block<T, 1>(p, j0, rows, c, nbr, taps, wt, cout, bias, out);
+    for (; p + R <= p1; p += R) {
+      conv_block<T, B, R>(p, j0, rows, c, nbr, taps, wt, cout, bias, out);
+    }
+    for (; p < p1; ++p) conv_block<T, B, 1>(p, j0, rows, c, nbr, taps, wt, cout, bias, out);
   }
   if (full < cout) {
     for (int64_t p = p0; p < p1; ++p) conv_tail<T>(p, full, rows, c, nbr, taps, wt, cout, bias, out);
   }
 }
 
-// Compiled per ISA (SPAIRKIT_CPU_CLONES); overloaded per dtype because target
-// clones do not apply to templates.
-SPAIRKIT_CPU_CLONES void conv_sites_isa(int64_t p0, int64_t p1, const float* rows, int64_t c,
-                                        const int32_t* nbr, int64_t taps, const float* wt,
-                                        int64_t cout, const float* bias, float* out) {
-  conv_sites<float>(p0, p1, rows, c, nbr, taps, wt, cout, bias, out);
-}
-SPAIRKIT_CPU_CLONES void conv_sites_isa(int64_t p0, int64_t p1, const double* rows, int64_t c,
-                                        const int32_t* nbr, int64_t taps, const double* wt,
-                                        int64_t cout, const double* bias, double* out) {
-  conv_sites<double>(p0, p1, rows, c, nbr, taps, wt, cout, bias, out);
+// The active ISA's kernels (cpu::with_isa).
+template <typename T>
+void conv_sites_isa(int64_t p0, int64_t p1, const T* rows, int64_t c, const int32_t* nbr,
+                    int64_t taps, const T* wt, int64_t cout, const T* bias, T* out) {
+  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
+    conv_sites<T, decltype(w)::bytes>(p0, p1, rows, c, nbr, taps, wt, cout, bias, out);
+  });
 }
 
 // Sites per task: about 64k multiply-adds (a few microseconds), a multiple of the
@@ -313,7 +318,7 @@ SPAIRKIT_CPU_CLONES void conv_sites_isa(int64_t p0, int64_t p1, const double* ro
 int64_t sites_per_task(int64_t taps, int64_t c, int64_t cout) {
   const int64_t per_site = std::max<int64_t>(1, taps * c * cout);
   const int64_t sites = std::clamp<int64_t>((int64_t{1} << 16) / per_site, 1, 256);
-  return (sites + 7) / 8 * 8;  // whole register blocks of conv_sites
+  return (sites + 23) / 24 * 24;  // whole register blocks of conv_sites (8, 6 or 2 sites)
 }
 
 // Half and bfloat16 (not used by the CPU operators, which compute in float32 or

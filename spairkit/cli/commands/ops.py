@@ -51,7 +51,7 @@ def _info() -> int:
     if status['error']:
         cpp = f"unavailable: {status['error']}"
     elif status['built']:
-        cpp = 'built'
+        cpp = f"built (CPU kernels: {compiled.load('cpp').cpu_isa()})"
     else:
         cpp = 'not built yet (compiles on first use, or run `spairkit ops build`)'
     print(f'  cpp    : {cpp}')
