@@ -7,6 +7,7 @@ ops, 256x256 by default. Also the mask-guided share ``t(d) - t(0)`` as a fractio
 printed as a table and JSON (``--out``). Not part of CI (docs/benchmarks.md)::
 
     OMP_WAIT_POLICY=passive python benchmarks/model_ratio.py --threads 1 2
+    python benchmarks/model_ratio.py --train-step --densities 0.1 --threads 1 2
 """
 from __future__ import annotations
 
@@ -24,16 +25,20 @@ def main(argv=None) -> int:
     p.add_argument('--densities', type=float, nargs='+', default=[0.0, 0.02, 0.1, 0.5, 1.0])
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     p.add_argument('--reps', type=int, default=5)
+    p.add_argument('--train-step', action='store_true',
+                   help='time one training step of Net_R (forward, L1, backward, Adam) '
+                        'instead of a forward')
     p.add_argument('--out', type=Path, default=None)
     args = p.parse_args(argv)
     os.environ.setdefault('SPAIRKIT_OPS_BACKEND', 'cpp')
     import torch
 
-    from spairkit.benchmarking.model_quick import build_restorer, netr_forward
+    from spairkit.benchmarking.model_quick import build_restorer, netr_forward, netr_train_step
 
+    make = netr_train_step if args.train_step else netr_forward
     spair, net1 = build_restorer('SPAIR'), build_restorer('Net1')
-    base = netr_forward(net1, args.size, 1.0)
-    runs = {d: netr_forward(spair, args.size, d) for d in args.densities}
+    base = make(net1, args.size, 1.0)
+    runs = {d: make(spair, args.size, d) for d in args.densities}
     rows = []
     for threads in args.threads:
         torch.set_num_threads(threads)
@@ -77,7 +82,8 @@ def main(argv=None) -> int:
         else:
             print(f"| {r['threads']} | {r['density']:.0%} | {r['spair_ms']} | {r['net1_ms']} | "
                   f"{r['ratio']} | {r['guided_share']} |")
-    record = dict(size=args.size, reps=args.reps, backend=os.environ['SPAIRKIT_OPS_BACKEND'],
+    record = dict(size=args.size, reps=args.reps, measured='train step' if args.train_step
+                  else 'forward', backend=os.environ['SPAIRKIT_OPS_BACKEND'],
                   omp_wait_policy=os.environ.get('OMP_WAIT_POLICY'),
                   load_avg=os.getloadavg(), rows=rows)
     if args.out:

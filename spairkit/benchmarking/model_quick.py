@@ -68,6 +68,34 @@ def netr_forward(model: torch.nn.Module, size: int, density: float, seed: int = 
     return run
 
 
+def netr_train_step(model: torch.nn.Module, size: int, density: float, seed: int = 0
+                    ) -> Callable[[], float]:
+    """A closure running one training step of ``model.netr`` (forward, L1 loss against
+    a random target, backward, Adam) on a ``size``x``size`` image and forced mask.
+
+    Net_L is frozen (its features are computed once, as in :func:`netr_forward`), so
+    the step is Net_R's: what the compact path's backward costs against Net1's.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    image = torch.rand(1, 3, size, size, generator=gen)
+    target = torch.rand(1, 3, size, size, generator=gen)
+    mask = density_mask(size, size, density, seed=seed)
+    guides = None
+    if model.netr.guide_levels:
+        with torch.no_grad():
+            _, guides = model.netl(image)
+    optimizer = torch.optim.Adam(model.netr.parameters(), lr=1e-4)
+
+    def run() -> float:
+        optimizer.zero_grad(set_to_none=True)
+        loss = (model.netr(image, mask, guides) - target).abs().mean()
+        loss.backward()
+        optimizer.step()
+        return float(loss)
+
+    return run
+
+
 def netl_forward(model: torch.nn.Module, size: int, seed: int = 0) -> Callable[[], object]:
     """A closure running Net_L alone (the localisation cost SPAIR adds)."""
     image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(seed))
