@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from spairkit.benchmarking.peak_memory import measure_peak_rss
 
@@ -99,3 +101,20 @@ def test_plots_says_which_figures_it_could_not_draw(tmp_path, capsys):
     assert 'model figures not drawn' in out and 'ablation figures not drawn' in out
     assert 'ladder figures not drawn' in out
     assert '0 figures written' in out
+
+
+def test_netr_train_step_trains_netr_only():
+    """The training-step closure of model_ratio.py --train-step: a finite L1 loss,
+    Net_R's parameters change, the frozen Net_L's do not, and the loss falls."""
+    from spairkit.benchmarking.model_quick import build_restorer, netr_train_step
+
+    torch.manual_seed(0)
+    model = build_restorer('SPAIR', small=True)
+    netl_before = [p.detach().clone() for p in model.netl.parameters()]
+    netr_before = [p.detach().clone() for p in model.netr.parameters()]
+    step = netr_train_step(model, 24, 0.2)
+    losses = [step() for _ in range(5)]
+    assert all(math.isfinite(v) for v in losses)
+    assert losses[-1] < losses[0]
+    assert all(torch.equal(a, b) for a, b in zip(netl_before, model.netl.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(netr_before, model.netr.parameters()))
