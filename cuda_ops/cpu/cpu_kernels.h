@@ -297,54 +297,6 @@ SPAIRKIT_ALWAYS_INLINE void gemm_bcast(int64_t m, int64_t n, int64_t k, T alpha,
   }
 }
 
-// C[i, j] = alpha * sum_p A[i * lda + p] B[j * ldb + p] for i < m, j < n, p < k:
-// both operands contiguous along p (rows of A times rows of B, "A B^T"), k a
-// multiple of the 64-byte block (kGemmCols; the line buffers are padded with
-// zeros). Register block: 2 rows of A by 4 rows of B, one vector accumulator
-// each, summed across lanes at the end.
-template <int64_t N>
-using Rows = std::integral_constant<int64_t, N>;
-
-template <typename T, int B>
-SPAIRKIT_ALWAYS_INLINE void gemm_dot(int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-                                     int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc) {
-  using V = typename Vec<T, B>::type;
-  constexpr int64_t L = B / sizeof(T);
-  constexpr int64_t RI = 2, RJ = 4;
-  auto hsum = [](const V& v) SPAIRKIT_INLINE_LAMBDA {
-    T acc = 0;
-    for (int64_t i = 0; i < L; ++i) acc += v[i];
-    return acc;
-  };
-  auto block = [&](int64_t i0, int64_t j0, auto ri_tag, auto rj_tag) SPAIRKIT_INLINE_LAMBDA {
-    constexpr int64_t ri = decltype(ri_tag)::value, rj = decltype(rj_tag)::value;
-    V acc[ri][rj];
-    for (int64_t x = 0; x < ri; ++x)
-      for (int64_t y = 0; y < rj; ++y) acc[x][y] = V{};
-    for (int64_t p = 0; p < k; p += L) {
-      V av[ri];
-      for (int64_t x = 0; x < ri; ++x) av[x] = *reinterpret_cast<const V*>(a + (i0 + x) * lda + p);
-      for (int64_t y = 0; y < rj; ++y) {
-        const V bv = *reinterpret_cast<const V*>(b + (j0 + y) * ldb + p);
-        for (int64_t x = 0; x < ri; ++x) acc[x][y] += av[x] * bv;
-      }
-    }
-    for (int64_t x = 0; x < ri; ++x)
-      for (int64_t y = 0; y < rj; ++y) c[(i0 + x) * ldc + j0 + y] = alpha * hsum(acc[x][y]);
-  };
-  int64_t i0 = 0;
-  for (; i0 + RI <= m; i0 += RI) {
-    int64_t j0 = 0;
-    for (; j0 + RJ <= n; j0 += RJ) block(i0, j0, Rows<RI>{}, Rows<RJ>{});
-    for (; j0 < n; ++j0) block(i0, j0, Rows<RI>{}, Rows<1>{});
-  }
-  for (; i0 < m; ++i0) {
-    int64_t j0 = 0;
-    for (; j0 + RJ <= n; j0 += RJ) block(i0, j0, Rows<1>{}, Rows<RJ>{});
-    for (; j0 < n; ++j0) block(i0, j0, Rows<1>{}, Rows<1>{});
-  }
-}
-
 // x[i] <- exp(x[i]) for x[i] <= 0 (max-subtracted logits); inputs below -87 give
 // exp(-87) ~ 1.6e-38 instead of a denormal or 0, which no softmax sum (>= 1) sees.
 // Cephes' polynomial, ~1 ulp. Written once for a scalar or a vector of floats
@@ -386,7 +338,7 @@ SPAIRKIT_ALWAYS_INLINE void exp_inplace(float* x, int64_t n) {
   constexpr int64_t L = B / sizeof(float);
   int64_t i = 0;
   for (; i + L <= n; i += L) {
-    V v = bit_cast<V>(*reinterpret_cast<const V*>(x + i));
+    V v = *reinterpret_cast<const V*>(x + i);
     v = v < -87.0f ? V{} - 87.0f : v;
     *reinterpret_cast<V*>(x + i) = exp_poly<V, VI>(v);
   }

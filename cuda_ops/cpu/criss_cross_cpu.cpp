@@ -63,22 +63,6 @@ struct DenseQueries {
   }
 };
 
-// One line, with the kernels of the active ISA (cpu::with_isa).
-template <typename T>
-void forward_one(const Problem<T>& pb, const Lines& lines, int64_t l, const DenseQueries<T>& qs,
-                 Scratch<T>& sc) {
-  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
-    cpu::cca::forward_line<T, decltype(w)::bytes>(pb, lines, l, qs, sc);
-  });
-}
-template <typename T>
-void backward_one(const Problem<T>& pb, const Lines& lines, int64_t l, const DenseQueries<T>& qs,
-                  const Map<T>& gk, const Map<T>& gv, Scratch<T>& sc) {
-  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
-    cpu::cca::backward_line<T, decltype(w)::bytes>(pb, lines, l, qs, gk, gv, sc);
-  });
-}
-
 at::ScalarType compute_type(const at::Tensor& t) {
   return t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
 }
@@ -103,27 +87,18 @@ at::Tensor zeros_as(const at::Tensor& like, at::ScalarType type) {
                    like.options().dtype(type).memory_format(like.suggest_memory_format()));
 }
 
-// The problem (key / value maps, sizes, scale) and the queries' q / weights maps of
-// the dense operator, shared by forward and backward.
-// The key and value maps the lines read (cpu::cca::pixel_major; one when they are
-// the same map), given the passes' lists.
-struct KeyMaps {
-  at::Tensor key, value;
-  bool shared = false;
-};
-KeyMaps key_maps(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                 const std::vector<LineLists>& passes) {
+// The lines' key and value maps (cpu::cca::key_maps) for the passes' lists.
+cpu::cca::KeyMaps key_maps(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           const std::vector<LineLists>& passes) {
   int64_t keys = 0;
   for (const LineLists& pass : passes) keys += pass.k_ptr.back();
-  KeyMaps maps;
-  maps.shared = q.size(1) == v.size(1) && cpu::cca::same_map(k, v);
-  maps.key = cpu::cca::pixel_major(k, keys);
-  maps.value = maps.shared ? maps.key : cpu::cca::pixel_major(v, keys);
-  return maps;
+  return cpu::cca::key_maps(k, v, q.size(1), keys);
 }
 
+// The problem (key / value maps, sizes, scale) of the dense operator, shared by
+// forward and backward.
 template <typename T>
-Problem<T> dense_problem(const at::Tensor& q, const KeyMaps& maps, double scale) {
+Problem<T> dense_problem(const at::Tensor& q, const cpu::cca::KeyMaps& maps, double scale) {
   Problem<T> pb;
   pb.key = map_of<T>(maps.key);
   pb.value = map_of<T>(maps.value);
@@ -165,13 +140,13 @@ std::tuple<at::Tensor, at::Tensor> cca_forward_cpu(const at::Tensor& query, cons
   const at::Tensor wt = weights.to(type);
   at::Tensor out = zeros_as(value, type);
   const std::vector<LineLists> passes = mask_lines(mask, n, h, w);
-  const KeyMaps maps = key_maps(q, k, v, passes);
+  const cpu::cca::KeyMaps maps = key_maps(q, k, v, passes);
   AT_DISPATCH_FLOATING_TYPES(type, "cca_forward_cpu", [&] {
     const Problem<scalar_t> pb = dense_problem<scalar_t>(q, maps, scale);
     DenseQueries<scalar_t> qs = dense_queries(pb, q, wt);
     qs.out = map_of<scalar_t>(out);
     run_passes<scalar_t>(passes, [&](const Lines& lines, int64_t l, Scratch<scalar_t>& sc) {
-      forward_one(pb, lines, l, qs, sc);
+      cpu::cca::forward_line_isa(pb, lines, l, qs, sc);
     });
   });
   // No saved statistics: backward recomputes the line softmaxes.
@@ -189,7 +164,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_backward_cpu(
   at::Tensor gq = zeros_as(query, type), gk = zeros_as(key, type), gv = zeros_as(value, type);
   at::Tensor gw = zeros_as(weights, type);
   const std::vector<LineLists> passes = mask_lines(mask, n, h, w);
-  const KeyMaps maps = key_maps(q, k, v, passes);
+  const cpu::cca::KeyMaps maps = key_maps(q, k, v, passes);
   AT_DISPATCH_FLOATING_TYPES(type, "cca_backward_cpu", [&] {
     const Problem<scalar_t> pb = dense_problem<scalar_t>(q, maps, scale);
     DenseQueries<scalar_t> qs = dense_queries(pb, q, wt);
@@ -198,7 +173,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_backward_cpu(
     qs.gw = map_of<scalar_t>(gw);
     const Map<scalar_t> gk_map = map_of<scalar_t>(gk), gv_map = map_of<scalar_t>(gv);
     run_passes<scalar_t>(passes, [&](const Lines& lines, int64_t l, Scratch<scalar_t>& sc) {
-      backward_one(pb, lines, l, qs, gk_map, gv_map, sc);
+      cpu::cca::backward_line_isa(pb, lines, l, qs, gk_map, gv_map, sc);
     });
   });
   return {gq.to(query.scalar_type()), gk.to(key.scalar_type()), gv.to(value.scalar_type()),

@@ -471,6 +471,37 @@ SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lin
   }
 }
 
+// One line with the kernels of the active ISA (cpu::with_isa), for either Queries
+// policy (the dense-map operator's or the compact path's).
+template <typename T, typename Queries>
+void forward_line_isa(const Problem<T>& pb, const Lines& lines, int64_t l, const Queries& qs,
+                      Scratch<T>& sc) {
+  with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
+    forward_line<T, decltype(w)::bytes>(pb, lines, l, qs, sc);
+  });
+}
+template <typename T, typename Queries>
+void backward_line_isa(const Problem<T>& pb, const Lines& lines, int64_t l, const Queries& qs,
+                       const Map<T>& gk, const Map<T>& gv, Scratch<T>& sc) {
+  with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
+    backward_line<T, decltype(w)::bytes>(pb, lines, l, qs, gk, gv, sc);
+  });
+}
+
+// The key and value maps the lines read (pixel_major), one when they are the same
+// map (same_map, and cq == C); keys_read: the keys of both passes.
+struct KeyMaps {
+  at::Tensor key, value;
+  bool shared = false;
+};
+inline KeyMaps key_maps(const at::Tensor& k, const at::Tensor& v, int64_t cq, int64_t keys_read) {
+  KeyMaps maps;
+  maps.shared = cq == v.size(1) && same_map(k, v);
+  maps.key = pixel_major(k, keys_read);
+  maps.value = maps.shared ? maps.key : pixel_major(v, keys_read);
+  return maps;
+}
+
 // The lines of a pass in decreasing order of work, so that the last tasks claimed
 // are the small ones and the threads finish together.
 inline std::vector<int64_t> by_cost(const Lines& lines) {

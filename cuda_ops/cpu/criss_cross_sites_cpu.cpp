@@ -56,22 +56,6 @@ struct SiteQueries {
   }
 };
 
-// One line, with the kernels of the active ISA (cpu::with_isa).
-template <typename T>
-void forward_one(const Problem<T>& pb, const Lines& lines, int64_t l, const SiteQueries<T>& qs,
-                 Scratch<T>& sc) {
-  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
-    cpu::cca::forward_line<T, decltype(w)::bytes>(pb, lines, l, qs, sc);
-  });
-}
-template <typename T>
-void backward_one(const Problem<T>& pb, const Lines& lines, int64_t l, const SiteQueries<T>& qs,
-                  const Map<T>& gk, const Map<T>& gv, Scratch<T>& sc) {
-  cpu::with_isa([&](auto w) SPAIRKIT_INLINE_LAMBDA {
-    cpu::cca::backward_line<T, decltype(w)::bytes>(pb, lines, l, qs, gk, gv, sc);
-  });
-}
-
 Lines make_lines(const std::vector<at::Tensor>& lists, size_t first, int64_t dir0) {
   for (size_t i = first; i < first + 5; ++i) {
     TORCH_CHECK(lists[i].scalar_type() == at::kLong && lists[i].dim() == 1 &&
@@ -101,15 +85,14 @@ int64_t keys_read(const Lines (&passes)[2]) {
 }
 
 template <typename T>
-Problem<T> make_problem(const at::Tensor& k, const at::Tensor& v, int64_t cq, double scale,
-                        bool shared) {
+Problem<T> make_problem(const cpu::cca::KeyMaps& maps, int64_t cq, double scale) {
   Problem<T> pb;
-  pb.key = Map<T>(k, const_cast<T*>(k.const_data_ptr<T>()));
-  pb.value = Map<T>(v, const_cast<T*>(v.const_data_ptr<T>()));
+  pb.key = Map<T>(maps.key, const_cast<T*>(maps.key.const_data_ptr<T>()));
+  pb.value = Map<T>(maps.value, const_cast<T*>(maps.value.const_data_ptr<T>()));
   pb.cq = cq;
-  pb.c = v.size(1);
+  pb.c = maps.value.size(1);
   pb.scale = static_cast<T>(scale);
-  pb.shared = shared;
+  pb.shared = maps.shared;
   return pb;
 }
 
@@ -126,19 +109,16 @@ at::Tensor cca_sites_forward_cpu(const at::Tensor& q_rows, const at::Tensor& key
   at::Tensor out = at::zeros({p_total, c}, q.options());
   if (p_total == 0) return out;
   const Lines passes[2] = {make_lines(lists, 0, 0), make_lines(lists, 5, 2)};  // rows, columns
-  const int64_t keys = keys_read(passes);
-  const bool shared = cq == c && cpu::cca::same_map(k, v);
-  const at::Tensor kp = cpu::cca::pixel_major(k, keys);
-  const at::Tensor vp = shared ? kp : cpu::cca::pixel_major(v, keys);
+  const cpu::cca::KeyMaps maps = cpu::cca::key_maps(k, v, cq, keys_read(passes));
   AT_DISPATCH_FLOATING_TYPES(type, "cca_sites_forward_cpu", [&] {
-    const Problem<scalar_t> pb = make_problem<scalar_t>(kp, vp, cq, scale, shared);
+    const Problem<scalar_t> pb = make_problem<scalar_t>(maps, cq, scale);
     SiteQueries<scalar_t> qs{q.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(), cq, c};
     qs.out = out.data_ptr<scalar_t>();
     for (const Lines& lines : passes) {
       const std::vector<int64_t> order = cpu::cca::by_cost(lines);
       cpu::parallel_tasks(
           lines.count, [] { return Scratch<scalar_t>(); },
-          [&](int64_t t, Scratch<scalar_t>& sc) { forward_one(pb, lines, order[t], qs, sc); });
+          [&](int64_t t, Scratch<scalar_t>& sc) { cpu::cca::forward_line_isa(pb, lines, order[t], qs, sc); });
     }
   });
   return out;
@@ -163,11 +143,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward_cp
   at::Tensor gv = shared ? at::Tensor() : at::zeros({n, c, h, wd}, q.options());
   if (p_total == 0) return {gq, gk, gv, gw};
   const Lines passes[2] = {make_lines(lists, 0, 0), make_lines(lists, 5, 2)};  // rows, columns
-  const int64_t keys = keys_read(passes);
-  const at::Tensor kp = cpu::cca::pixel_major(k, keys);
-  const at::Tensor vp = shared ? kp : cpu::cca::pixel_major(v, keys);
+  const cpu::cca::KeyMaps maps = cpu::cca::key_maps(k, v, cq, keys_read(passes));
   AT_DISPATCH_FLOATING_TYPES(type, "cca_sites_backward_cpu", [&] {
-    const Problem<scalar_t> pb = make_problem<scalar_t>(kp, vp, cq, scale, shared);
+    const Problem<scalar_t> pb = make_problem<scalar_t>(maps, cq, scale);
     SiteQueries<scalar_t> qs{q.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(), cq, c};
     qs.g = g.const_data_ptr<scalar_t>();
     qs.gq = gq.data_ptr<scalar_t>();
@@ -178,7 +156,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward_cp
       const std::vector<int64_t> order = cpu::cca::by_cost(lines);
       cpu::parallel_tasks(lines.count, [] { return Scratch<scalar_t>(); },
                           [&](int64_t t, Scratch<scalar_t>& sc) {
-                            backward_one(pb, lines, order[t], qs, gk_map, gv_map, sc);
+                            cpu::cca::backward_line_isa(pb, lines, order[t], qs, gk_map, gv_map, sc);
                           });
     }
   });

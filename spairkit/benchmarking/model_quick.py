@@ -45,6 +45,17 @@ def count_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def _netr_inputs(model: torch.nn.Module, size: int, density: float, seed: int):
+    """Image, forced mask and Net_L's features (computed once, no grad) for Net_R."""
+    image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(seed))
+    mask = density_mask(size, size, density, seed=seed)
+    guides = None
+    if model.netr.guide_levels:  # the Net_R interface (spairkit.models.networks.interface)
+        with torch.no_grad():
+            _, guides = model.netl(image)
+    return image, mask, guides
+
+
 def netr_forward(model: torch.nn.Module, size: int, density: float, seed: int = 0
                  ) -> Callable[[], torch.Tensor]:
     """A closure running ``model.netr`` on a ``size``x``size`` image and forced mask.
@@ -53,13 +64,7 @@ def netr_forward(model: torch.nn.Module, size: int, density: float, seed: int = 
     under ``torch.no_grad()``, not ``inference_mode()``: the compiled backend caches its
     sparse plans by the mask's version counter, which inference tensors do not have.
     """
-    gen = torch.Generator().manual_seed(seed)
-    image = torch.rand(1, 3, size, size, generator=gen)
-    mask = density_mask(size, size, density, seed=seed)
-    guides = None
-    if model.netr.guide_levels:  # the Net_R interface (spairkit.models.networks.interface)
-        with torch.no_grad():
-            _, guides = model.netl(image)
+    image, mask, guides = _netr_inputs(model, size, density, seed)
 
     def run() -> torch.Tensor:
         with torch.no_grad():
@@ -76,14 +81,8 @@ def netr_train_step(model: torch.nn.Module, size: int, density: float, seed: int
     Net_L is frozen (its features are computed once, as in :func:`netr_forward`), so
     the step is Net_R's: what the compact path's backward costs against Net1's.
     """
-    gen = torch.Generator().manual_seed(seed)
-    image = torch.rand(1, 3, size, size, generator=gen)
-    target = torch.rand(1, 3, size, size, generator=gen)
-    mask = density_mask(size, size, density, seed=seed)
-    guides = None
-    if model.netr.guide_levels:
-        with torch.no_grad():
-            _, guides = model.netl(image)
+    image, mask, guides = _netr_inputs(model, size, density, seed)
+    target = torch.rand(image.shape, generator=torch.Generator().manual_seed(seed + 1))
     optimizer = torch.optim.Adam(model.netr.parameters(), lr=1e-4)
 
     def run() -> float:
