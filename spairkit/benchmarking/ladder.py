@@ -49,8 +49,15 @@ NAF_LADDER = (
     Rung('NAF+SFM+SC+SNL', '+ SNL (SPAIR on NAF blocks)',
          'spairkit::_base_/models/naf_spair.py'),
 )
+#: NAF alone against an SFM that starts as the identity (SFM(start_as_identity=True)):
+#: an alternative second rung, kept out of the NAF ladder so its steps stay the paper's.
+NAF_IDENTITY_LADDER = (
+    NAF_LADDER[0],
+    Rung('NAF+SFM0', '+ SFM starting as the identity (zero-initialised fusion and blend)',
+         'spairkit::_base_/models/naf_sfm_identity.py'),
+)
 #: Every ladder, by family name.
-FAMILIES = {'ded': LADDER, 'naf': NAF_LADDER}
+FAMILIES = {'ded': LADDER, 'naf': NAF_LADDER, 'naf_identity': NAF_IDENTITY_LADDER}
 LOCALIZER_CONFIG = 'spairkit::_base_/models/netl.py'
 
 #: Widths of ``spairkit demo`` (configs/demo/*.py): small enough to train on 2 CPU cores.

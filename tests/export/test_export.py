@@ -34,12 +34,15 @@ from spairkit.export import (
 from spairkit.ops.dense import dense_ops_enabled
 from spairkit.registry import MODELS
 
+#: As small as keeps every kind of block: tracing and reloading an export costs about
+#: 40 ms per graph node here (symbolic-shape bookkeeping), so every block counts.
 TINY = '''_base_ = ['spairkit::demo/demo_restorer.py']
 model = dict(
-    netl=dict(_delete_=True, type='NAFNetL', width=4, num_levels=2),
+    netl=dict(_delete_=True, type='NAFNetL', width=4, num_levels=2, enc_blocks=[0, 1],
+              dec_blocks=0),
     netr=dict(base_channels=8, num_levels=2, growth=4, num_dense_layers=1,
-              decoder_blocks=[dict(type='SparseConvBlock', growth=4, num_layers=2),
-                              dict(type='SparseNonLocal', num_steps=2)]),
+              decoder_blocks=[dict(type='SparseConvBlock', growth=4, num_layers=1),
+                              dict(type='SparseNonLocal', num_steps=1)]),
 )
 '''
 #: The CLI already compared 64x96 and 128x128; these are other images and an odd size.

@@ -39,6 +39,22 @@ def test_snl_block_leaves_clean_pixels_exactly(feats):
         assert not torch.allclose(out[~clean], x[~clean])
 
 
+def test_sfm_starting_as_identity_passes_its_input_then_learns_both_parts(feats):
+    x, m = feats
+    guide = torch.randn(2, 3, 9, 7)
+    block = SFM(6, guide_channels=3, start_as_identity=True)
+    assert torch.equal(block(x, m, guide), x)  # fresh: zero fusion, zero blend
+    block(x, m, guide).pow(2).sum().backward()
+    assert block.alpha.grad.abs().sum() > 0 and block.proj.weight.grad.abs().sum() > 0
+    # With alpha = 1 it is the paper's SFM on the fused feature.
+    paper = SFM(6, guide_channels=3)
+    with torch.no_grad():
+        block.alpha.fill_(1.0)
+        block.proj.weight.copy_(paper.proj.weight)
+        block.proj.bias.copy_(paper.proj.bias)
+    assert torch.allclose(block(x, m, guide), paper(x, m, guide), atol=1e-6)
+
+
 def test_sfm_keeps_fused_features_at_clean_pixels(feats):
     x, m = feats
     guide = torch.randn(2, 3, 9, 7)

@@ -64,6 +64,20 @@ def test_guided_nafnet_shapes_and_masks(size):
         net(x)
 
 
+def test_identity_sfm_makes_a_fresh_guided_nafnet_equal_nafnet_alone():
+    torch.manual_seed(0)
+    guides = [torch.randn(2, 4, 16, 16), torch.randn(2, 8, 8, 8)]
+    guided = MODELS.build(dict(type='NAFNetR', width=8, num_levels=2, decoder_blocks=[],
+                               sfm=dict(type='SFM', start_as_identity=True),
+                               guide_channels=[4, 8]))
+    alone = MODELS.build(dict(type='NAFNet', width=8, num_levels=2))
+    alone.load_state_dict({k: v for k, v in guided.state_dict().items()
+                           if not k.startswith('sfm.')})
+    x = torch.rand(2, 3, 16, 16)
+    mask = random_mask(2, 16, 16, seed=3)
+    assert torch.allclose(guided(x, mask, guides), alone(x), atol=1e-6)
+
+
 def test_sc_and_snl_leave_clean_pixels_to_the_backbone():
     """The decoder blocks only change degraded pixels: with an empty mask the guided net
     without SFM equals the same net with its decoder blocks removed."""
