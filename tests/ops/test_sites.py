@@ -12,7 +12,11 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-from spairkit.ops import compiled, sites
+from spairkit.ops import compiled, masked_feature_modulation, sites
+from spairkit.ops.feature_modulation import (
+    reference_masked_feature_modulation,
+    site_feature_modulation,
+)
 from spairkit.registry import MODELS
 
 pytestmark = pytest.mark.skipif(not compiled.is_available('cpp'),
@@ -76,6 +80,77 @@ def test_site_criss_cross_shared_key_value_and_gradcheck(monkeypatch):
     fn = lambda q, x, w: sites.site_criss_cross(q, x, x, w, plan, 0.9)  # noqa: E731
     assert torch.autograd.gradcheck(fn, (q.requires_grad_(), x.requires_grad_(),
                                          w.requires_grad_()))
+
+
+def test_criss_cross_key_map_is_pixel_major_only_where_the_kernels_would_copy(monkeypatch):
+    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'cpp')
+    x = torch.randn(2, 3, 16, 16, dtype=torch.float64)
+    busy = sites.site_plan(_masks('mixed', 2, 16, 16))
+    key_map = sites.criss_cross_key_map(x, busy)
+    assert key_map.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(key_map, x)
+    one = torch.zeros(2, 1, 16, 16)
+    one[0, 0, 3, 4] = 1  # 30 keys read of 512 pixels: the kernels read in place
+    assert sites.criss_cross_key_map(x, sites.site_plan(one)) is x
+    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'torch')
+    assert sites.criss_cross_key_map(x, busy) is x
+    # The kernels take the pixel-major map as key and value (shared), with gradients.
+    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'cpp')
+    q, _, _, w = _inputs(busy, c=3, cq=3)
+
+    def fn(q, x, w):
+        key_map = sites.criss_cross_key_map(x, busy)
+        return sites.site_criss_cross(q, key_map, key_map, w, busy, 0.8)
+
+    ref = lambda q, x, w: sites.site_criss_cross(q, x, x, w, busy, 0.8)  # noqa: E731
+    out, grads = _run('cpp', fn, (q, x, w), monkeypatch)
+    ref_out, ref_grads = _run('cpp', ref, (q, x, w), monkeypatch)
+    torch.testing.assert_close(out, ref_out)
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize('backend_name', ['torch', 'cpp'])
+@pytest.mark.parametrize('kind', ['mixed', 'empty', 'full', 'one_clean', 'one_degraded'])
+def test_compact_feature_modulation_equals_the_reference(kind, backend_name, monkeypatch):
+    """site_feature_modulation (the SFM block's path for sparse masks): forward and
+    backward equal the reference on odd sizes, images with different masks (one
+    without degraded pixels), empty / full masks and single-pixel regions."""
+    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', backend_name)
+    n, h, w = 3, 7, 9
+    mask = {'mixed': _masks('mixed', n, h, w, seed=5), 'empty': torch.zeros(n, 1, h, w),
+            'full': torch.ones(n, 1, h, w)}.get(kind)
+    if mask is None:  # one image with a single clean (or degraded) pixel
+        mask = torch.full((n, 1, h, w), 1.0 if kind == 'one_clean' else 0.0)
+        mask[1, 0, 3, 4] = 1.0 - mask[1, 0, 3, 4]
+    mask[0] = 0  # an image without degraded pixels passes through
+    plan = sites.site_plan(mask)
+    gen = torch.Generator().manual_seed(22)
+    feat = (torch.randn(n, 4, h, w, dtype=torch.float64, generator=gen) * 3 + 2).requires_grad_()
+    out = site_feature_modulation(feat, plan, eps=1e-3)
+    ref = reference_masked_feature_modulation(feat, mask, eps=1e-3)
+    torch.testing.assert_close(out, ref)
+    assert torch.equal(out[0], feat[0])
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    grad, = torch.autograd.grad((out * weights).sum(), feat)
+    ref_grad, = torch.autograd.grad((ref * weights).sum(), feat)
+    torch.testing.assert_close(grad, ref_grad)
+    assert torch.autograd.gradcheck(lambda f: site_feature_modulation(f, plan, eps=1e-3),
+                                    (feat,))
+    # The public operator takes the compact form only for sparse masks.
+    torch.testing.assert_close(masked_feature_modulation(feat, mask, 1e-3, plan=plan), ref)
+
+
+def test_compact_feature_modulation_in_float32_is_as_close_to_float64_as_the_reference():
+    mask = (torch.rand(2, 1, 33, 47, generator=torch.Generator().manual_seed(3)) < 0.1).float()
+    gen = torch.Generator().manual_seed(9)
+    feat = torch.randn(2, 8, 33, 47, dtype=torch.float64, generator=gen) * 0.5 + 4  # far from 0
+    truth = reference_masked_feature_modulation(feat, mask)
+    ref32 = reference_masked_feature_modulation(feat.float(), mask)
+    out32 = site_feature_modulation(feat.float(), sites.site_plan(mask))
+    assert out32.dtype == torch.float32
+    ref_err = (ref32.double() - truth).abs().max()
+    assert (out32.double() - truth).abs().max() <= 4 * ref_err + 1e-6
 
 
 @pytest.mark.parametrize('op', ['site_conv', 'halo_conv', 'gather_scatter'])

@@ -186,10 +186,10 @@ class DenseEncoderDecoder(BaseModule):
                 key = str(level)
                 if key not in self.sfm:
                     return feat
-                return self.sfm[key](feat, masks[level], guides[level])
+                return self.sfm[key](feat, masks[level], guides[level], plans[level])
 
-        # One compact-path plan per mask level, shared by the level's SC/SNL blocks.
-        plans = plan_pyramid(masks, self.decoder_blocks)
+        # One compact-path plan per mask level, shared by the level's SFM, SC and SNL.
+        plans = plan_pyramid(masks, self.decoder_blocks, [int(lv) for lv in self.sfm])
         feats = self.encoder(x, modulate)
         y = feats[-1]
         for lv in range(self.num_levels - 1, -1, -1):

@@ -189,6 +189,8 @@ class NAFNetBackbone(BaseModule):
             raise ValueError('this network has mask-guided blocks: forward needs a mask')
         if self.uses_guides and guides is None:
             raise ValueError('this network has SFM blocks: forward needs guides')
+        # One compact-path plan per mask level, shared by the level's SFM, SC and SNL.
+        plans = plan_pyramid(masks, self.decoder_blocks, [int(lv) for lv in self.sfm])
         feats = []
         y = self.intro(x)
         for lv in range(self.num_levels):
@@ -200,10 +202,8 @@ class NAFNetBackbone(BaseModule):
                     raise ValueError(f'guide feature of level {lv} has size '
                                      f'{tuple(guides[lv].shape[-2:])}, expected '
                                      f'{tuple(masks[lv].shape[-2:])}')
-                y = self.sfm[str(lv)](y, masks[lv], guides[lv])
+                y = self.sfm[str(lv)](y, masks[lv], guides[lv], plans[lv])
             feats.append(y)
-        # One compact-path plan per mask level, shared by the level's SC/SNL blocks.
-        plans = plan_pyramid(masks, self.decoder_blocks)
         for lv in range(self.num_levels - 1, -1, -1):
             if lv < self.num_levels - 1:
                 y = self.decoders[lv](self.ups[lv](y) + feats[lv])

@@ -70,11 +70,14 @@ def run_blocks(blocks: Iterable[nn.Module], x: torch.Tensor, mask: torch.Tensor 
 
 
 def plan_pyramid(masks: Sequence[torch.Tensor] | None,
-                 level_blocks: Sequence[Iterable[nn.Module]]) -> list[SitePlan | None]:
-    """One :class:`SitePlan` per mask level that has a site-capable block, else None
+                 level_blocks: Sequence[Iterable[nn.Module]],
+                 extra_levels: Iterable[int] = ()) -> list[SitePlan | None]:
+    """One :class:`SitePlan` per mask level that has a site-capable block or is in
+    ``extra_levels`` (the levels of the SFM blocks, which take a plan too), else None
     (all None inside ``dense_ops()``: the blocks run ``dense_forward``, and an export
     must not trace the data-dependent plan building)."""
     if masks is None or dense_ops_enabled():
         return [None] * len(level_blocks)
-    return [site_plan(mask) if any(is_site_block(b) for b in blocks) else None
-            for mask, blocks in zip(masks, level_blocks, strict=True)]
+    extra = set(extra_levels)
+    return [site_plan(mask) if lv in extra or any(is_site_block(b) for b in blocks) else None
+            for lv, (mask, blocks) in enumerate(zip(masks, level_blocks, strict=True))]

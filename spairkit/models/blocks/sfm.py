@@ -55,12 +55,14 @@ class SFM(nn.Module):
                 nn.init.zeros_(self.proj.bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor,
-                guide: torch.Tensor | None = None) -> torch.Tensor:
+                guide: torch.Tensor | None = None, plan=None) -> torch.Tensor:
+        """``plan``: the level's :class:`~spairkit.ops.sites.SitePlan` of ``mask``
+        (optional; with it a sparse mask takes the compact form of eq. (1))."""
         if self.proj is not None:
             if guide is None:
                 raise ValueError('SFM was built with guide_channels but got no guide feature')
             x = x + self.proj(guide)
-        modulated = masked_feature_modulation(x, mask, eps=self.eps)
+        modulated = masked_feature_modulation(x, mask, eps=self.eps, plan=plan)
         if self.alpha is None:
             return modulated
         return x + self.alpha * (modulated - x)
