@@ -73,7 +73,6 @@ __all__ = [
     'compiled_scatter_sites',
     'compiled_site_conv2d',
     'compiled_site_criss_cross',
-    'criss_cross_key_map',
     'gather_sites',
     'halo_conv2d',
     'scatter_sites',
@@ -703,31 +702,6 @@ def halo_conv2d(rows: torch.Tensor, dense: torch.Tensor, weight: torch.Tensor,
     if _reference(rows.device):
         return reference_halo_conv2d(rows, dense, weight, bias, plan, dilation)
     return compiled_halo_conv2d(rows, dense, weight, bias, plan, dilation)
-
-
-def criss_cross_key_map(dense: torch.Tensor, plan: SitePlan) -> torch.Tensor:
-    """``dense`` laid out for several :func:`site_criss_cross` calls that read it as
-    keys and values: pixel-major (channels-last) where the compiled CPU kernels would
-    copy it so themselves, else ``dense`` as it is.
-
-    The CPU kernels read a key as one run of C values, so each call copies an NCHW
-    map that its busy lines read at many pixels to pixel-major, and its backward
-    again (``pixel_major`` in cuda_ops/cpu/criss_cross_lines.h; the rule is the
-    kernels': at least a quarter as many keys read as pixels). A block that calls
-    the criss-cross more than once on one map (SNL's steps) passes this copy
-    instead: one copy per block rather than two per call. The CUDA kernels read
-    strided maps in place, and the reference does not care. While torch.compile
-    traces, the key count is data dependent and the kernels decide per call.
-    """
-    plan.check(dense, 'dense')
-    if (dense.device.type != 'cpu' or _reference(dense.device)
-            or torch.compiler.is_compiling()):
-        return dense
-    keys_read = plan.rows.k_pix.numel() + plan.cols.k_pix.numel()
-    n, h, w = plan.shape
-    if dense.shape[1] == 1 or 4 * keys_read < n * h * w:
-        return dense
-    return dense.contiguous(memory_format=torch.channels_last)
 
 
 def site_criss_cross(q_rows: torch.Tensor, key: torch.Tensor, value: torch.Tensor,

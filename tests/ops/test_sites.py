@@ -82,34 +82,6 @@ def test_site_criss_cross_shared_key_value_and_gradcheck(monkeypatch):
                                          w.requires_grad_()))
 
 
-def test_criss_cross_key_map_is_pixel_major_only_where_the_kernels_would_copy(monkeypatch):
-    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'cpp')
-    x = torch.randn(2, 3, 16, 16, dtype=torch.float64)
-    busy = sites.site_plan(_masks('mixed', 2, 16, 16))
-    key_map = sites.criss_cross_key_map(x, busy)
-    assert key_map.is_contiguous(memory_format=torch.channels_last)
-    assert torch.equal(key_map, x)
-    one = torch.zeros(2, 1, 16, 16)
-    one[0, 0, 3, 4] = 1  # 30 keys read of 512 pixels: the kernels read in place
-    assert sites.criss_cross_key_map(x, sites.site_plan(one)) is x
-    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'torch')
-    assert sites.criss_cross_key_map(x, busy) is x
-    # The kernels take the pixel-major map as key and value (shared), with gradients.
-    monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', 'cpp')
-    q, _, _, w = _inputs(busy, c=3, cq=3)
-
-    def fn(q, x, w):
-        key_map = sites.criss_cross_key_map(x, busy)
-        return sites.site_criss_cross(q, key_map, key_map, w, busy, 0.8)
-
-    ref = lambda q, x, w: sites.site_criss_cross(q, x, x, w, busy, 0.8)  # noqa: E731
-    out, grads = _run('cpp', fn, (q, x, w), monkeypatch)
-    ref_out, ref_grads = _run('cpp', ref, (q, x, w), monkeypatch)
-    torch.testing.assert_close(out, ref_out)
-    for a, b in zip(grads, ref_grads):
-        torch.testing.assert_close(a, b)
-
-
 @pytest.mark.parametrize('backend_name', ['torch', 'cpp'])
 @pytest.mark.parametrize('kind', ['mixed', 'empty', 'full', 'one_clean', 'one_degraded'])
 def test_compact_feature_modulation_equals_the_reference(kind, backend_name, monkeypatch):

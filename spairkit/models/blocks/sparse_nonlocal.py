@@ -7,14 +7,7 @@ import torch
 from torch import nn
 
 from spairkit.ops import masked_criss_cross_attention
-from spairkit.ops.sites import (
-    SiteFeatures,
-    SitePlan,
-    criss_cross_key_map,
-    halo_conv2d,
-    site_conv2d,
-    site_criss_cross,
-)
+from spairkit.ops.sites import SiteFeatures, SitePlan, halo_conv2d, site_conv2d, site_criss_cross
 from spairkit.registry import MODELS
 
 from .compact import run_on_sites
@@ -40,22 +33,19 @@ class _AggregationStep(nn.Module):
         self.fusion = nn.Conv2d(channels, 4, fusion_kernel, padding=fusion_kernel // 2)
 
     def forward_sites(self, rows: torch.Tensor, dense: torch.Tensor, plan: SitePlan,
-                      scale: float, key_map: torch.Tensor | None = None) -> torch.Tensor:
+                      scale: float) -> torch.Tensor:
         """The step's context ``h`` at the sites (P, C).
 
         The features are ``dense`` at clean pixels and ``rows`` at the sites, so the
         keys and values (clean pixels only) come from ``dense``, the queries and the
         fusion weights (needed at the sites only) from the rows, the latter's 3x3
-        convolution reading clean neighbours from ``dense``. ``key_map`` is ``dense``
-        laid out for the criss-cross (:func:`~spairkit.ops.sites.criss_cross_key_map`),
-        shared by the block's steps.
+        convolution reading clean neighbours from ``dense``.
         """
-        kv = dense if key_map is None else key_map
         q = rows if self.query is None else site_conv2d(rows, self.query.weight,
                                                         self.query.bias, plan)
-        k = kv if self.key is None else self.key(dense)
+        k = dense if self.key is None else self.key(dense)
         logits = halo_conv2d(rows, dense, self.fusion.weight, self.fusion.bias, plan)
-        return site_criss_cross(q, k, kv, torch.softmax(logits, dim=1), plan, scale)
+        return site_criss_cross(q, k, dense, torch.softmax(logits, dim=1), plan, scale)
 
     def dense_forward(self, x: torch.Tensor, mask: torch.Tensor, scale: float) -> torch.Tensor:
         q = x if self.query is None else self.query(x)
@@ -119,13 +109,11 @@ class SparseNonLocal(nn.Module):
     def forward_sites(self, feats: SiteFeatures) -> SiteFeatures:
         """The block on the compact path: only the site rows change."""
         rows, dense, plan = feats.rows, feats.dense, feats.plan
-        # Clean pixels do not change inside the block: every step reads one key map.
-        key_map = criss_cross_key_map(dense, plan)
         for i, step in enumerate(self.steps):
             if i > 0:
                 refine = self.refine[i - 1]
                 rows = rows + self.act(site_conv2d(rows, refine.weight, refine.bias, plan))
-            rows = rows + step.forward_sites(rows, dense, plan, self.scale, key_map)
+            rows = rows + step.forward_sites(rows, dense, plan, self.scale)
         return feats._replace(rows=rows)
 
     def dense_forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
