@@ -267,6 +267,16 @@ SPAIRKIT_ALWAYS_INLINE void key_offsets(const Problem<T>& pb, const int64_t* kpi
   pb.value.image_offsets(kpix, nk, vo);
 }
 
+// kt (c, ld) channel-major, zero after nk, from the key-major rows kk (nk, c).
+template <typename T>
+SPAIRKIT_ALWAYS_INLINE void transpose_keys(const T* kk, int64_t nk, int64_t c, int64_t ld, T* kt) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    T* row = kt + ch * ld;
+    for (int64_t j = 0; j < nk; ++j) row[j] = kk[j * c + ch];
+    std::fill(row + nk, row + ld, T(0));
+  }
+}
+
 // buf (K, ldc) key-major, channels [c, ldc) zero, of the map at the keys.
 template <typename T>
 SPAIRKIT_ALWAYS_INLINE void gather_key_rows(const Map<T>& map, int64_t c, int64_t ldc,
@@ -383,6 +393,51 @@ SPAIRKIT_ALWAYS_INLINE void forward_line(const Problem<T>& pb, const Lines& line
   for (int64_t a = 0; a < nq; ++a) qs.add_out(qid[a], o + a * cp);
 }
 
+// The line's key gradients added to a gradient map at the keys (pixel offsets off).
+// A pixel-major map takes one contiguous run of c values per key from the key-major
+// rows gr (nk, c); a channel-major map takes c writes a plane apart per key from the
+// channel-major gt (c, ld), and for a column line every key lies in another row:
+// each write its own cache line and page (the largest cost of the backward at a few
+// % degraded pixels while the maps were channel-major).
+template <typename T>
+SPAIRKIT_ALWAYS_INLINE void add_key_rows(const Map<T>& map, const T* gr, int64_t c,
+                                         const int64_t* off, int64_t nk) {
+  for (int64_t j = 0; j < nk; ++j) {
+    T* dst = map.data + off[j];
+    const T* src = gr + j * c;
+    for (int64_t ch = 0; ch < c; ++ch) dst[ch] += src[ch];
+  }
+}
+template <typename T>
+SPAIRKIT_ALWAYS_INLINE void add_key_planes(const Map<T>& map, const T* gt, int64_t ld, int64_t c,
+                                           const int64_t* off, int64_t nk) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    T* plane = map.data + ch * map.sc;
+    const T* row = gt + ch * ld;
+    for (int64_t j = 0; j < nk; ++j) plane[off[j]] += row[j];
+  }
+}
+
+// Key-side gradient of one map: gt = X^T P over the line's queries, with X (nq, c)
+// the queries' rows (q or dL/dout) and P (nq, ld) the line's matrix (dL/dlogit or
+// the weighted attention), added to the map in its own layout (add_key_rows /
+// add_key_planes). Channel-major, the product runs over the padded columns too
+// (whole vectors: there P is 0) and only the first nk are added.
+template <typename T, int B>
+SPAIRKIT_ALWAYS_INLINE void add_key_grads(const Map<T>& map, const T* x, int64_t c, const T* pm,
+                                          int64_t ld, int64_t nq, int64_t nk, const int64_t* off,
+                                          std::vector<T>& buf) {
+  if (map.sc == 1) {
+    T* gr = Scratch<T>::fit(buf, nk * c);
+    gemm_bcast<T, B>(nk, c, nq, T(1), pm, 1, ld, x, c, gr, c, false);
+    add_key_rows(map, gr, c, off, nk);
+    return;
+  }
+  T* gt = Scratch<T>::fit(buf, c * ld);
+  gemm_bcast<T, B>(c, ld, nq, T(1), x, 1, c, pm, ld, gt, ld, false);
+  add_key_planes(map, gt, ld, c, off, nk);
+}
+
 // Backward of one line. Queries also provides load_g(id, dst) (dL/dout row),
 // add_gq(id, row) and set_gw(id, dir0, d_before, d_after). gk / gv: dense
 // gradient maps of key and value (one map when pb.shared), added to at the keys.
@@ -400,8 +455,8 @@ SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lin
   const int64_t ld = padded(nk);
   T* kt = Scratch<T>::fit(sc.kt, cq * ld);
   T* kk = Scratch<T>::fit(sc.kk, nk * cq);
-  gather_keys(pb.key, cq, koff, nk, false, kt);
   gather_keys(pb.key, cq, koff, nk, true, kk);
+  transpose_keys(kk, nk, cq, ld, kt);  // from the cache, not a second gather
   T* vt = kt;
   if (!pb.shared) {
     vt = Scratch<T>::fit(sc.vt, c * ld);
@@ -442,14 +497,8 @@ SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lin
   T* gq = Scratch<T>::fit(sc.gq, nq * cq);
   gemm_bcast<T, B>(nq, cq, nk, T(1), u, ld, 1, kk, cq, gq, cq, false);
   for (int64_t a = 0; a < nq; ++a) qs.add_gq(qid[a], gq + a * cq);
-  // Key-side gradients, channel-major: gk^T = Q^T U, gv^T = G^T S_weighted.
-  // Over the padded columns too (whole vectors): there s and u are 0 (zero keys,
-  // zero values), and only the first nk columns are scattered.
-  T* gkt = Scratch<T>::fit(sc.gkt, cq * ld);
-  T* gvt = Scratch<T>::fit(sc.gvt, c * ld);
-  gemm_bcast<T, B>(cq, ld, nq, T(1), q, 1, cq, u, ld, gkt, ld, false);
-  gemm_bcast<T, B>(c, ld, nq, T(1), g, 1, c, s, ld, gvt, ld, false);
-  // The gradient maps have their own layout (the inputs may be strided views).
+  // Key-side gradients: gk = U^T Q, gv = S_weighted^T G, in the maps' own layouts
+  // (the inputs may be strided views).
   const int64_t* kpix = lines.k_pix + lines.k_ptr[l];
   if (static_cast<int64_t>(sc.gkoff.size()) < nk) {
     sc.gkoff.resize(nk);
@@ -459,16 +508,8 @@ SPAIRKIT_ALWAYS_INLINE void backward_line(const Problem<T>& pb, const Lines& lin
   int64_t* gvo = sc.gvoff.data();
   gk.image_offsets(kpix, nk, gko);
   gv.image_offsets(kpix, nk, gvo);
-  for (int64_t ch = 0; ch < cq; ++ch) {
-    T* plane = gk.data + ch * gk.sc;
-    const T* row = gkt + ch * ld;
-    for (int64_t j = 0; j < nk; ++j) plane[gko[j]] += row[j];
-  }
-  for (int64_t ch = 0; ch < c; ++ch) {
-    T* plane = gv.data + ch * gv.sc;
-    const T* row = gvt + ch * ld;
-    for (int64_t j = 0; j < nk; ++j) plane[gvo[j]] += row[j];
-  }
+  add_key_grads<T, B>(gk, q, cq, u, ld, nq, nk, gko, sc.gkt);
+  add_key_grads<T, B>(gv, g, c, s, ld, nq, nk, gvo, sc.gvt);
 }
 
 // One line with the kernels of the active ISA (cpu::with_isa), for either Queries
