@@ -193,7 +193,8 @@ inline at::Tensor pixel_major(const at::Tensor& t, int64_t keys_read) {
     out.copy_(t);
     return out;
   }
-  constexpr int64_t kBlock = 64;  // pixels per task: its rows of the copy stay in L1
+  constexpr int64_t kBlock = 256;  // pixels per task
+  constexpr int64_t kTile = 8;     // channels per pass: 8 read streams, 8-value writes
   const int64_t blocks = (hw + kBlock - 1) / kBlock;
   AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "pixel_major", [&] {
     const scalar_t* src = t.const_data_ptr<scalar_t>();
@@ -203,9 +204,17 @@ inline at::Tensor pixel_major(const at::Tensor& t, int64_t keys_read) {
       const int64_t p1 = std::min(hw, p0 + kBlock);
       const scalar_t* s_img = src + img * c * hw;
       scalar_t* d_img = dst + img * c * hw;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const scalar_t* plane = s_img + ch * hw;
-        for (int64_t px = p0; px < p1; ++px) d_img[px * c + ch] = plane[px];
+      int64_t ch0 = 0;
+      for (; ch0 + kTile <= c; ch0 += kTile) {
+        const scalar_t* planes = s_img + ch0 * hw;
+        for (int64_t px = p0; px < p1; ++px) {
+          scalar_t* d = d_img + px * c + ch0;
+          for (int64_t k = 0; k < kTile; ++k) d[k] = planes[k * hw + px];
+        }
+      }
+      for (; ch0 < c; ++ch0) {
+        const scalar_t* plane = s_img + ch0 * hw;
+        for (int64_t px = p0; px < p1; ++px) d_img[px * c + ch0] = plane[px];
       }
     });
   });
