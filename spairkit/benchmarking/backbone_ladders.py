@@ -382,7 +382,9 @@ def step_verdicts(rows: Sequence[dict], key: str = 'PSNR_degraded') -> list[dict
     out = []
     for task in dict.fromkeys(r['task'] for r in rows):
         for family, rungs in FAMILIES.items():
-            by_name = {r['rung']: r for r in rows if r['task'] == task and r['family'] == family}
+            # By rung name: a rung of two families (NAF alone) is one row.
+            members = {r.name for r in rungs}
+            by_name = {r['rung']: r for r in rows if r['task'] == task and r['rung'] in members}
             names = [r.name for r in rungs if r.name in by_name]
             for prev, cur in zip(names, names[1:]):
                 a, b = by_name[prev], by_name[cur]
