@@ -221,6 +221,45 @@ inline at::Tensor pixel_major(const at::Tensor& t, int64_t keys_read) {
   return out;
 }
 
+// A pixel-major (channels-last) map copied back to NCHW, the layout the op returns
+// its gradients in whatever layout they were accumulated in (the CUDA kernels and the
+// op's fake both promise NCHW); the same tiles as pixel_major, read and write swapped.
+inline at::Tensor channel_major(const at::Tensor& t) {
+  if (t.is_contiguous()) return t;
+  at::Tensor out = at::empty(t.sizes(), t.options());
+  if (!t.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+    out.copy_(t);
+    return out;
+  }
+  const int64_t n = t.size(0), c = t.size(1), hw = t.size(2) * t.size(3);
+  constexpr int64_t kBlock = 256;  // pixels per task
+  constexpr int64_t kTile = 8;     // channels per pass: 8-value reads, 8 write streams
+  const int64_t blocks = (hw + kBlock - 1) / kBlock;
+  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "channel_major", [&] {
+    const scalar_t* src = t.const_data_ptr<scalar_t>();
+    scalar_t* dst = out.data_ptr<scalar_t>();
+    parallel_tasks(n * blocks, [] { return 0; }, [&](int64_t task, int) {
+      const int64_t img = task / blocks, p0 = (task % blocks) * kBlock;
+      const int64_t p1 = std::min(hw, p0 + kBlock);
+      const scalar_t* s_img = src + img * c * hw;
+      scalar_t* d_img = dst + img * c * hw;
+      int64_t ch0 = 0;
+      for (; ch0 + kTile <= c; ch0 += kTile) {
+        scalar_t* planes = d_img + ch0 * hw;
+        for (int64_t px = p0; px < p1; ++px) {
+          const scalar_t* s = s_img + px * c + ch0;
+          for (int64_t k = 0; k < kTile; ++k) planes[k * hw + px] = s[k];
+        }
+      }
+      for (; ch0 < c; ++ch0) {
+        scalar_t* plane = d_img + ch0 * hw;
+        for (int64_t px = p0; px < p1; ++px) plane[px] = s_img[px * c + ch0];
+      }
+    });
+  });
+  return out;
+}
+
 // Rows (nq, nk), leading dimension ld, of logits -> attention per ray in place (max-subtracted softmax);
 // with `weighted` each ray is also multiplied by its direction weight w[a][0 | 1].
 template <typename T, int B>

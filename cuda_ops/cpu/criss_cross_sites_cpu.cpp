@@ -139,10 +139,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward_cp
   // and the value's is left undefined (autograd sums both for that tensor anyway).
   const bool shared = key.is_same(value);
   at::Tensor gq = at::zeros_like(q), gw = at::zeros_like(w);
+  if (p_total == 0) {  // nothing read: NCHW zeros, as promised
+    return {gq, at::zeros({n, cq, h, wd}, q.options()),
+            shared ? at::Tensor() : at::zeros({n, c, h, wd}, q.options()), gw};
+  }
   const Lines passes[2] = {make_lines(lists, 0, 0), make_lines(lists, 5, 2)};  // rows, columns
   const cpu::cca::KeyMaps maps = cpu::cca::key_maps(k, v, cq, keys_read(passes));
-  // The gradient maps take the layout of the key maps read: pixel-major where the
-  // lines read many keys (one run per key, cpu::cca::add_key_grads), else NCHW.
+  // The gradient maps are accumulated in the layout of the key maps read: pixel-major
+  // where the lines read many keys (one run per key, cpu::cca::add_key_grads), else
+  // NCHW; they are returned NCHW (cpu::cca::channel_major).
   const auto layout = [](const at::Tensor& read) {
     return read.size(1) > 1 && read.stride(1) == 1 ? at::MemoryFormat::ChannelsLast
                                                    : at::MemoryFormat::Contiguous;
@@ -152,7 +157,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward_cp
   at::Tensor gv =
       shared ? at::Tensor()
              : at::empty({n, c, h, wd}, q.options().memory_format(layout(maps.value))).zero_();
-  if (p_total == 0) return {gq, gk, gv, gw};
   AT_DISPATCH_FLOATING_TYPES(type, "cca_sites_backward_cpu", [&] {
     const Problem<scalar_t> pb = make_problem<scalar_t>(maps, cq, scale);
     SiteQueries<scalar_t> qs{q.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(), cq, c};
@@ -169,7 +173,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> cca_sites_backward_cp
                           });
     }
   });
-  return {gq, gk, gv, gw};
+  // Accumulated pixel-major where that was cheaper; returned NCHW, as promised.
+  return {gq, cpu::cca::channel_major(gk), shared ? gv : cpu::cca::channel_major(gv), gw};
 }
 
 }  // namespace spairkit
