@@ -50,7 +50,8 @@ def test_narrower_isa_matches_reference(isa):
             'sys.exit(pytest.main(sys.argv[1:]))')
     result = subprocess.run(
         [sys.executable, '-c', code, '-q', '-x', '-p', 'no:cacheprovider',
-         *[str(here / name) for name in OP_TESTS]],
+         # The compact SFM is ATen (bmm) only: no kernel of ours picks an ISA there.
+         '-k', 'not feature_modulation', *[str(here / name) for name in OP_TESTS]],
         env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 

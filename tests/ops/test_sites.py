@@ -89,7 +89,7 @@ def test_compact_feature_modulation_equals_the_reference(kind, backend_name, mon
     backward equal the reference on odd sizes, images with different masks (one
     without degraded pixels), empty / full masks and single-pixel regions."""
     monkeypatch.setenv('SPAIRKIT_OPS_BACKEND', backend_name)
-    n, h, w = 3, 7, 9
+    n, h, w = 3, 5, 7  # gradcheck perturbs every input: kept small
     mask = {'mixed': _masks('mixed', n, h, w, seed=5), 'empty': torch.zeros(n, 1, h, w),
             'full': torch.ones(n, 1, h, w)}.get(kind)
     if mask is None:  # one image with a single clean (or degraded) pixel
@@ -98,7 +98,7 @@ def test_compact_feature_modulation_equals_the_reference(kind, backend_name, mon
     mask[0] = 0  # an image without degraded pixels passes through
     plan = sites.site_plan(mask)
     gen = torch.Generator().manual_seed(22)
-    feat = (torch.randn(n, 4, h, w, dtype=torch.float64, generator=gen) * 3 + 2).requires_grad_()
+    feat = (torch.randn(n, 2, h, w, dtype=torch.float64, generator=gen) * 3 + 2).requires_grad_()
     out = site_feature_modulation(feat, plan, eps=1e-3)
     ref = reference_masked_feature_modulation(feat, mask, eps=1e-3)
     torch.testing.assert_close(out, ref)
