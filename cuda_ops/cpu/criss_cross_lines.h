@@ -176,6 +176,41 @@ SPAIRKIT_ALWAYS_INLINE void gather_keys(const Map<T>& map, int64_t c, const int6
   }
 }
 
+// One image-blocked transpose between NCHW planes and pixel-major rows, for both
+// directions (ToPixelMajor: planes -> rows, else rows -> planes): tiles of 8 channels
+// x 256 pixels, so one side is 8 streams and the other 8-value runs.
+template <bool ToPixelMajor>
+inline void transpose_tiles(const at::Tensor& src_t, at::Tensor& dst_t) {
+  const int64_t n = src_t.size(0), c = src_t.size(1), hw = src_t.size(2) * src_t.size(3);
+  constexpr int64_t kBlock = 256;  // pixels per task
+  constexpr int64_t kTile = 8;     // channels per pass
+  const int64_t blocks = (hw + kBlock - 1) / kBlock;
+  AT_DISPATCH_FLOATING_TYPES(src_t.scalar_type(), "transpose_tiles", [&] {
+    const scalar_t* src = src_t.const_data_ptr<scalar_t>();
+    scalar_t* dst = dst_t.data_ptr<scalar_t>();
+    parallel_tasks(n * blocks, [] { return 0; }, [&](int64_t task, int) {
+      const int64_t img = task / blocks, p0 = (task % blocks) * kBlock;
+      const int64_t p1 = std::min(hw, p0 + kBlock);
+      const scalar_t* s_img = src + img * c * hw;
+      scalar_t* d_img = dst + img * c * hw;
+      // plane(ch, px) and row(ch, px): the two layouts' offsets of one value.
+      const auto move = [&](int64_t ch, int64_t px) {
+        if constexpr (ToPixelMajor) d_img[px * c + ch] = s_img[ch * hw + px];
+        else d_img[ch * hw + px] = s_img[px * c + ch];
+      };
+      int64_t ch0 = 0;
+      for (; ch0 + kTile <= c; ch0 += kTile) {
+        for (int64_t px = p0; px < p1; ++px) {
+          for (int64_t k = 0; k < kTile; ++k) move(ch0 + k, px);
+        }
+      }
+      for (; ch0 < c; ++ch0) {
+        for (int64_t px = p0; px < p1; ++px) move(ch0, px);
+      }
+    });
+  });
+}
+
 // The key and value maps as the lines read them. A line reads C channels at each
 // of its keys: from an NCHW map those are C loads from C planes a whole plane
 // apart, and a column's keys a row apart, so nearly every load missed the caches
@@ -186,44 +221,20 @@ SPAIRKIT_ALWAYS_INLINE void gather_keys(const Map<T>& map, int64_t c, const int6
 // pixels is read in place.
 inline at::Tensor pixel_major(const at::Tensor& t, int64_t keys_read) {
   if (t.stride(1) == 1 || t.size(1) == 1) return t;
-  const int64_t n = t.size(0), c = t.size(1), hw = t.size(2) * t.size(3);
+  const int64_t n = t.size(0), hw = t.size(2) * t.size(3);
   if (4 * keys_read < n * hw) return t;
   at::Tensor out = at::empty(t.sizes(), t.options().memory_format(at::MemoryFormat::ChannelsLast));
   if (!t.is_contiguous()) {
     out.copy_(t);
     return out;
   }
-  constexpr int64_t kBlock = 256;  // pixels per task
-  constexpr int64_t kTile = 8;     // channels per pass: 8 read streams, 8-value writes
-  const int64_t blocks = (hw + kBlock - 1) / kBlock;
-  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "pixel_major", [&] {
-    const scalar_t* src = t.const_data_ptr<scalar_t>();
-    scalar_t* dst = out.data_ptr<scalar_t>();
-    parallel_tasks(n * blocks, [] { return 0; }, [&](int64_t task, int) {
-      const int64_t img = task / blocks, p0 = (task % blocks) * kBlock;
-      const int64_t p1 = std::min(hw, p0 + kBlock);
-      const scalar_t* s_img = src + img * c * hw;
-      scalar_t* d_img = dst + img * c * hw;
-      int64_t ch0 = 0;
-      for (; ch0 + kTile <= c; ch0 += kTile) {
-        const scalar_t* planes = s_img + ch0 * hw;
-        for (int64_t px = p0; px < p1; ++px) {
-          scalar_t* d = d_img + px * c + ch0;
-          for (int64_t k = 0; k < kTile; ++k) d[k] = planes[k * hw + px];
-        }
-      }
-      for (; ch0 < c; ++ch0) {
-        const scalar_t* plane = s_img + ch0 * hw;
-        for (int64_t px = p0; px < p1; ++px) d_img[px * c + ch0] = plane[px];
-      }
-    });
-  });
+  transpose_tiles<true>(t, out);
   return out;
 }
 
 // A pixel-major (channels-last) map copied back to NCHW, the layout the op returns
 // its gradients in whatever layout they were accumulated in (the CUDA kernels and the
-// op's fake both promise NCHW); the same tiles as pixel_major, read and write swapped.
+// op's fake both promise NCHW).
 inline at::Tensor channel_major(const at::Tensor& t) {
   if (t.is_contiguous()) return t;
   at::Tensor out = at::empty(t.sizes(), t.options());
@@ -231,32 +242,7 @@ inline at::Tensor channel_major(const at::Tensor& t) {
     out.copy_(t);
     return out;
   }
-  const int64_t n = t.size(0), c = t.size(1), hw = t.size(2) * t.size(3);
-  constexpr int64_t kBlock = 256;  // pixels per task
-  constexpr int64_t kTile = 8;     // channels per pass: 8-value reads, 8 write streams
-  const int64_t blocks = (hw + kBlock - 1) / kBlock;
-  AT_DISPATCH_FLOATING_TYPES(t.scalar_type(), "channel_major", [&] {
-    const scalar_t* src = t.const_data_ptr<scalar_t>();
-    scalar_t* dst = out.data_ptr<scalar_t>();
-    parallel_tasks(n * blocks, [] { return 0; }, [&](int64_t task, int) {
-      const int64_t img = task / blocks, p0 = (task % blocks) * kBlock;
-      const int64_t p1 = std::min(hw, p0 + kBlock);
-      const scalar_t* s_img = src + img * c * hw;
-      scalar_t* d_img = dst + img * c * hw;
-      int64_t ch0 = 0;
-      for (; ch0 + kTile <= c; ch0 += kTile) {
-        scalar_t* planes = d_img + ch0 * hw;
-        for (int64_t px = p0; px < p1; ++px) {
-          const scalar_t* s = s_img + px * c + ch0;
-          for (int64_t k = 0; k < kTile; ++k) planes[k * hw + px] = s[k];
-        }
-      }
-      for (; ch0 < c; ++ch0) {
-        scalar_t* plane = d_img + ch0 * hw;
-        for (int64_t px = p0; px < p1; ++px) plane[px] = s_img[px * c + ch0];
-      }
-    });
-  });
+  transpose_tiles<false>(t, out);
   return out;
 }
 
