@@ -208,17 +208,17 @@ def rung_config(model: dict, task: str, settings: LadderSettings, seed: int,
 def loss_curve(work_dir: Path) -> list[dict]:
     """The training loss logged every ``iters // curve_points`` iterations.
 
-    Read from MMEngine's LocalVisBackend file (``<work_dir>/<time>/vis_data/scalars.json``).
+    Read from MMEngine's LocalVisBackend file (``<work_dir>/<time>/vis_data/scalars.json``):
+    the newest one that holds training losses, since a later runner in the same work
+    directory (testing, timing) starts a new timestamped folder without them.
     """
-    files = sorted(Path(work_dir).glob('*/vis_data/scalars.json'))
-    if not files:
-        return []
-    curve = []
-    for line in files[-1].read_text().splitlines():
-        record = json.loads(line)
-        if 'loss' in record and 'iter' in record:
-            curve.append({'iter': int(record['iter']), 'loss': float(record['loss'])})
-    return curve
+    for file in sorted(Path(work_dir).glob('*/vis_data/scalars.json'), reverse=True):
+        records = [json.loads(line) for line in file.read_text().splitlines()]
+        curve = [{'iter': int(r['iter']), 'loss': float(r['loss'])}
+                 for r in records if 'loss' in r and 'iter' in r]
+        if curve:
+            return curve
+    return []
 
 
 def train_localizer(task: str, settings: LadderSettings, work_dir: Path) -> dict:

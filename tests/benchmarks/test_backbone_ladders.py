@@ -185,3 +185,16 @@ def test_a_spent_time_limit_starts_no_block(tmp_path):
     assert results['runs'] == [] and results['localizers'] == {}
     assert [(n['family'], n['seed']) for n in results['not_run']] == [
         ('naf', 0), ('naf', 1), ('ded', 0), ('ded', 1)]
+
+
+def test_loss_curve_skips_a_newer_run_folder_without_losses(tmp_path):
+    from spairkit.benchmarking.backbone_ladders import loss_curve
+    train = tmp_path / '20261204_100000' / 'vis_data'
+    test = tmp_path / '20261204_100001' / 'vis_data'  # e.g. runner.test() a second later
+    train.mkdir(parents=True)
+    test.mkdir(parents=True)
+    (train / 'scalars.json').write_text(
+        '{"iter": 10, "loss": 0.5}\n{"iter": 20, "loss": 0.25}\n')
+    (test / 'scalars.json').write_text('{"PSNR": 30.0, "step": 20}\n')
+    assert loss_curve(tmp_path) == [{'iter': 10, 'loss': 0.5}, {'iter': 20, 'loss': 0.25}]
+    assert loss_curve(tmp_path / 'missing') == []
